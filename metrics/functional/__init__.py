@@ -1,0 +1,1 @@
+"""Pure functions behind the metrics: no state, no I/O, easy to test against closed forms."""
