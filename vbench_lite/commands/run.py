@@ -1,0 +1,46 @@
+"""``vbench-lite run``: generate + score + report, resumable end to end."""
+
+from __future__ import annotations
+
+import argparse
+
+from vbench_lite.commands._common import add_generation_options, add_score_options
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="generate, score and report in one go")
+    add_generation_options(p)
+    add_score_options(p)
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--no-report", action="store_true", help="skip report.md / report.html")
+    p.set_defaults(func=run_run)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from vbench_lite.commands.generate import do_generate
+    from vbench_lite.commands.score import do_score
+    from vbench_lite.distributed import init_from_env
+
+    dist = init_from_env()
+    try:
+        suite, generator, gen_failures = do_generate(args, dist)
+        score_args = argparse.Namespace(**vars(args))
+        score_args.run, score_args.videos = args.out, None
+        score_args.suite = args.suite
+        results = do_score(score_args, dist, generator_desc=generator.describe(), prior_failures=gen_failures)
+        if results is not None and not args.no_report:
+            write_reports(args.out)
+    finally:
+        dist.close()
+    if results is None:
+        return 0
+    return 1 if results["failures"] else 0
+
+
+def write_reports(run_dir) -> None:
+    """Markdown and HTML reports, once the reports package provides them."""
+    try:
+        from reports.run_report import write_run_reports
+    except ImportError:
+        return
+    write_run_reports(run_dir)

@@ -1,0 +1,91 @@
+"""``vbench-lite score``: score a run folder or a folder of videos; exit 1 when some inputs failed."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vbench_lite.commands._common import add_score_options, metric_names, report_failures
+from vbench_lite.types import VbenchError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("score", help="score generated videos")
+    p.add_argument("run", nargs="?", default=None, help="run folder (made by generate/run)")
+    p.add_argument("--videos", default=None, help="a folder of videos: <prompt_id>/<i>.<ext> or <prompt text>-<i>.<ext>")
+    p.add_argument("--suite", default=None, help="prompt suite name or file (default: the run's, else standard)")
+    p.add_argument("--out", default=None, help="where results go (default: the run folder, or DIR/.vbench-lite)")
+    add_score_options(p)
+    p.set_defaults(func=run_score)
+
+
+def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failures=()) -> dict | None:
+    from vbench_lite.pipeline import (
+        ScoreSettings,
+        build_metrics,
+        collect_videos,
+        load_run_manifest,
+        parse_metric_args,
+        resolve_suite,
+        score,
+    )
+
+    if bool(args.run) == bool(args.videos):
+        raise VbenchError("score: give either a run folder or --videos DIR (not both)")
+    if args.run:
+        run_dir = Path(args.run)
+        videos_dir = run_dir / "clips"
+        if not videos_dir.is_dir():
+            raise VbenchError(f"{run_dir}: not a run folder (no clips/ inside); use --videos for a plain folder")
+        out = Path(args.out) if args.out else run_dir
+        manifest = load_run_manifest(run_dir) or {}
+        generator_desc = generator_desc or manifest.get("generator")
+    else:
+        videos_dir = Path(args.videos)
+        if not videos_dir.is_dir():
+            raise VbenchError(f"{videos_dir}: not a directory")
+        out = Path(args.out) if args.out else videos_dir / ".vbench-lite"
+        run_dir = None
+        generator_desc = generator_desc or {"name": "folder", "args": {"path": str(videos_dir)}}
+    suite = resolve_suite(args.suite, run_dir)
+    items, failures = collect_videos(videos_dir, suite)
+    failures = list(prior_failures) + failures
+    if not items and not failures:
+        raise VbenchError(f"{videos_dir}: no videos found")
+    metrics, metric_failures = build_metrics(metric_names(args.metrics), parse_metric_args(args.metric_args))
+    for f in metric_failures:
+        print(f"vbench-lite: metric unavailable: {f.error}")
+    settings = ScoreSettings(max_frames=args.max_frames, max_side=args.max_side, batch_size=args.batch_size,
+                             seed=getattr(args, "seed", 0) or 0)
+    results = score(items, metrics, out, suite=suite, generator_desc=generator_desc, reference=args.reference,
+                    settings=settings, failures=failures + metric_failures, dist=dist,
+                    progress=not args.no_progress)
+    if results is not None:
+        print_summary(results, out)
+        report_failures([f for f in failures + metric_failures])
+    return results
+
+
+def print_summary(results: dict, out: Path) -> None:
+    counts = results["counts"]
+    print(f"scored {counts['scored_videos']}/{counts['videos']} videos -> {out / 'results.json'}")
+    for name, m in results["metrics"].items():
+        ci = m.get("ci95")
+        ci_text = f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci and None not in ci else ""
+        arrow = "higher" if m["higher_is_better"] else "lower"
+        value = m["value"]
+        value_text = "nan" if value is None else f"{value:.4f}"
+        print(f"  {name:<20} {value_text}{ci_text}  n={m['n']}  ({arrow} is better)")
+
+
+def run_score(args) -> int:
+    from vbench_lite.distributed import init_from_env
+
+    dist = init_from_env()
+    try:
+        results = do_score(args, dist)
+    finally:
+        dist.close()
+    if results is None:
+        return 0
+    return 1 if results["failures"] else 0

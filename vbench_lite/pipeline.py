@@ -1,0 +1,444 @@
+"""generate (cached, resumable) -> score (features cached per clip) -> results.
+
+Resumability: every clip and every per-clip feature file is written atomically and skipped when it already exists,
+so a run killed at any point redoes only the unfinished clips. Feature files remember the sha256 of the video they
+came from and are recomputed when the video changed.
+
+Failures never lose the rest of a run: a video that cannot be generated, decoded or scored is recorded with a
+one-line reason in ``results.json`` ``failures`` and in ``per_video.csv``, and everything else is still scored.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metrics.base import ClipRecord, MetricResult, VideoMetric
+from vbench_lite.distributed import DistContext
+from vbench_lite.generators.base import Generator
+from vbench_lite.prompts import Suite, load_suite
+from vbench_lite.registry import METRICS
+from vbench_lite.results import (
+    SCHEMA,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    base_provenance,
+    now_iso,
+    read_json,
+    sha256_file,
+)
+from vbench_lite.types import Clip, Prompt, VbenchError, slugify
+from vbench_lite.video_io import find_videos, parse_video_name, read_video, write_video
+
+RUN_MANIFEST = "run.json"
+
+
+@dataclass
+class VideoItem:
+    """One video to score: its prompt, sample index and file."""
+
+    prompt: Prompt
+    sample: int
+    path: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.prompt.id}/{self.sample}"
+
+
+@dataclass
+class Failure:
+    path: str
+    error: str
+    prompt_id: str | None = None
+    sample: int | None = None
+    stage: str = "score"  # generate | decode | metric:<name> | match
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class GenerationSettings:
+    samples: int = 1
+    seed: int = 0
+    num_frames: int = 16
+    size: tuple[int, int] = (64, 64)
+    lossless: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples, "seed": self.seed, "num_frames": self.num_frames,
+                "size": list(self.size), "lossless": self.lossless}
+
+
+def clip_seed(base_seed: int, sample: int) -> int:
+    """The seed a generator gets for sample ``sample``: distinct per sample, stable across runs and ranks."""
+    return base_seed + sample
+
+
+def clip_path(run_dir: Path, prompt_id: str, sample: int, lossless: bool = False) -> Path:
+    # Lossless RGB H.264 lives in .mkv so a reader never mistakes it for a browser-playable .mp4.
+    return run_dir / "clips" / prompt_id / f"{sample}{'.mkv' if lossless else '.mp4'}"
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool = True):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="clip", disable=None if enabled else True,
+                dynamic_ncols=True, leave=False)
+
+
+# -- generation -------------------------------------------------------------------------------------------------
+def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: GenerationSettings, *,
+             dist: DistContext | None = None, progress: bool = True) -> tuple[int, int, list[Failure]]:
+    """Generate every (prompt, sample) clip of ``suite`` into ``run_dir/clips``; returns (made, skipped, failures).
+
+    Clips already on disk are skipped. The manifest ``run.json`` records generator, suite and settings; a run
+    folder made with other settings is refused rather than silently mixed.
+    """
+    dist = dist or DistContext()
+    run_dir = Path(run_dir)
+    manifest = {
+        "schema": "vbench-lite/run@1",
+        "generator": generator.describe(),
+        "suite": suite.describe(),
+        "generation": settings.to_dict(),
+        "generator_provenance": generator.provenance(),
+    }
+    manifest_path = run_dir / RUN_MANIFEST
+    if manifest_path.exists():
+        old = read_json(manifest_path)
+        for key in ("generator", "suite", "generation"):
+            if old.get(key) != manifest[key]:
+                raise VbenchError(f"{manifest_path}: this run folder was made with another {key} "
+                                  f"({json.dumps(old.get(key))}); use a new --out folder")
+    dist.barrier()  # every rank has checked the manifest before rank 0 writes it
+    if dist.is_main:
+        atomic_write_json(manifest_path, manifest)
+    work = [(p, s) for p in suite.prompts for s in range(settings.samples)]
+    mine = dist.shard(work)
+    made = skipped = 0
+    failures: list[Failure] = []
+    for prompt, sample in _progress(mine, len(mine), "generate", progress and dist.is_main):
+        path = clip_path(run_dir, prompt.id, sample, settings.lossless)
+        if path.exists():
+            skipped += 1
+            continue
+        try:
+            clip = generator.generate(prompt, seed=clip_seed(settings.seed, sample),
+                                      num_frames=settings.num_frames, size=settings.size)
+            if not isinstance(clip, Clip):
+                clip = Clip(np.asarray(clip), source=f"{generator.name}:{prompt.id}")
+            write_video(path, clip, lossless=settings.lossless)
+            made += 1
+        except VbenchError as exc:
+            failures.append(Failure(str(path), str(exc), prompt.id, sample, "generate"))
+        except Exception as exc:  # a generator's bug must not lose the other clips
+            failures.append(Failure(str(path), f"{type(exc).__name__}: {exc}", prompt.id, sample, "generate"))
+    gathered = dist.gather((made, skipped, [f.to_dict() for f in failures]))
+    dist.barrier()
+    made = sum(g[0] for g in gathered)
+    skipped = sum(g[1] for g in gathered)
+    failures = [Failure(**f) for g in gathered for f in g[2]]
+    return made, skipped, failures
+
+
+# -- finding what to score --------------------------------------------------------------------------------------
+def _norm_text(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def collect_videos(root: str | Path, suite: Suite | None) -> tuple[list[VideoItem], list[Failure]]:
+    """Videos under ``root`` matched to prompts.
+
+    ``<prompt_id>/<i>.<ext>`` must name a prompt of ``suite``; VBench-style ``<prompt text>-<i>.<ext>`` is matched by
+    text (case and spacing ignored) and, when the suite has no such prompt, scored with an ad-hoc prompt of that
+    text. A prompt id that is not a safe file name is refused for that video only.
+    """
+    root = Path(root)
+    by_text = {_norm_text(p.text): p for p in suite.prompts} if suite else {}
+    items: list[VideoItem] = []
+    failures: list[Failure] = []
+    seen: set[tuple[str, int]] = set()
+    for path in find_videos(root):
+        key, sample, style = parse_video_name(path, root)
+        try:
+            if style == "id" and suite is not None and key in {p.id for p in suite.prompts}:
+                prompt = suite.get(key)
+            elif style == "id" and suite is not None:
+                raise VbenchError(f"{path}: prompt id {key!r} is not in suite {suite.name!r}")
+            else:
+                prompt = by_text.get(_norm_text(key))
+                if prompt is None:
+                    prompt = Prompt(id=slugify(key), text=key, category="unknown",
+                                    fields={"matched_by": "file name"})
+        except VbenchError as exc:
+            failures.append(Failure(str(path), str(exc), None, sample, "match"))
+            continue
+        if (prompt.id, sample) in seen:
+            failures.append(Failure(str(path), f"{path}: a second video for prompt {prompt.id!r} sample {sample}",
+                                    prompt.id, sample, "match"))
+            continue
+        seen.add((prompt.id, sample))
+        items.append(VideoItem(prompt, sample, path))
+    items.sort(key=lambda it: (it.prompt.id, it.sample))
+    return items, failures
+
+
+# -- scoring ----------------------------------------------------------------------------------------------------
+@dataclass
+class ScoreSettings:
+    max_frames: int = 128
+    max_side: int = 512
+    batch_size: int = 8
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] | None = None
+                  ) -> tuple[list[VideoMetric], list[Failure]]:
+    """Instantiate metric plug-ins; one that cannot be built (missing weights...) is reported, not fatal."""
+    metrics: list[VideoMetric] = []
+    failures: list[Failure] = []
+    for name in names:
+        try:
+            cls = METRICS.get(name)
+            metrics.append(cls(**(metric_args or {}).get(name, {})))
+        except VbenchError as exc:
+            failures.append(Failure(name, str(exc), stage=f"metric:{name}"))
+    return metrics, failures
+
+
+def _feature_path(out_dir: Path, metric: VideoMetric, item: VideoItem) -> Path:
+    return out_dir / "features" / metric.cache_key() / item.prompt.id / f"{item.sample}.npz"
+
+
+def _load_features(path: Path, source_sha: str) -> dict[str, np.ndarray] | None:
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data.get("__source_sha256", "")) != source_sha:
+                return None
+            return {k: data[k] for k in data.files if not k.startswith("__")}
+    except Exception:  # a damaged cache file is recomputed, never trusted
+        return None
+
+
+def _save_features(path: Path, features: dict[str, np.ndarray], source_sha: str) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, __source_sha256=np.array(source_sha), **{k: np.asarray(v) for k, v in features.items()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Path, settings: ScoreSettings, *,
+                progress: bool = True) -> tuple[dict[str, dict[str, dict[str, np.ndarray]]], list[Failure]]:
+    """Per-clip features of every metric, from the cache where possible: ``{metric: {item.key: features}}``."""
+    features: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
+    failures: list[Failure] = []
+    batch: list[tuple[VideoItem, str, list[VideoMetric]]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        clips: dict[str, Clip] = {}
+        for item, _sha, _todo in batch:
+            try:
+                clips[item.key] = read_video(item.path, policy="first", num_frames=settings.max_frames,
+                                             max_side=settings.max_side)
+            except VbenchError as exc:
+                failures.append(Failure(str(item.path), str(exc), item.prompt.id, item.sample, "decode"))
+        for metric in metrics:
+            todo = [(item, sha) for item, sha, need in batch if metric in need and item.key in clips]
+            if not todo:
+                continue
+            try:
+                outs = metric.extract([clips[it.key] for it, _ in todo], [it.prompt for it, _ in todo])
+                pairs = list(zip(todo, outs))
+            except Exception:
+                # One bad clip must not fail the batch: retry one at a time to find it.
+                pairs = []
+                for it, sha in todo:
+                    try:
+                        pairs.append(((it, sha), metric.extract([clips[it.key]], [it.prompt])[0]))
+                    except Exception as exc:
+                        msg = str(exc) if isinstance(exc, VbenchError) else f"{type(exc).__name__}: {exc}"
+                        failures.append(Failure(str(it.path), f"{it.path}: {metric.name}: {msg}",
+                                                it.prompt.id, it.sample, f"metric:{metric.name}"))
+            for (it, sha), feats in pairs:
+                _save_features(_feature_path(out_dir, metric, it), feats, sha)
+                features[metric.name][it.key] = feats
+        batch.clear()
+
+    for item in _progress(items, len(items), "score", progress):
+        try:
+            sha = sha256_file(item.path) if item.path.is_file() else _folder_sha(item.path)
+        except OSError as exc:
+            failures.append(Failure(str(item.path), f"{item.path}: cannot read ({exc})", item.prompt.id,
+                                    item.sample, "decode"))
+            continue
+        need = []
+        for metric in metrics:
+            cached = _load_features(_feature_path(out_dir, metric, item), sha)
+            if cached is None:
+                need.append(metric)
+            else:
+                features[metric.name][item.key] = cached
+        if need:
+            batch.append((item, sha, need))
+        if len(batch) >= settings.batch_size:
+            flush()
+    flush()
+    return features, failures
+
+
+def _folder_sha(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(path.iterdir()):
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(sha256_file(f).encode())
+    return h.hexdigest()
+
+
+def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Path, *,
+          suite: Suite | None, generator_desc: dict[str, Any] | None = None,
+          reference: str | None = None, settings: ScoreSettings | None = None,
+          failures: list[Failure] | None = None, dist: DistContext | None = None,
+          extra_provenance: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any] | None:
+    """Score ``items`` with ``metrics`` and write ``results.json`` and ``per_video.csv`` into ``out_dir``.
+
+    Under torchrun each rank extracts features for its shard; rank 0 gathers them, aggregates and writes.
+    Returns the results dict on rank 0 (``None`` on other ranks).
+    """
+    dist = dist or DistContext()
+    settings = settings or ScoreSettings()
+    out_dir = Path(out_dir)
+    failures = list(failures or [])
+    started = now_iso()
+    mine = dist.shard(items)
+    features, extract_failures = extract_all(mine, metrics, out_dir, settings, progress=progress and dist.is_main)
+    gathered = dist.gather((features, [f.to_dict() for f in extract_failures]))
+    if not dist.is_main:
+        dist.barrier()
+        return None
+    merged: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
+    for rank_features, rank_failures in gathered:
+        for name, per_item in rank_features.items():
+            merged[name].update(per_item)
+        failures.extend(Failure(**f) for f in rank_failures)
+
+    metric_results: dict[str, MetricResult] = {}
+    value_rows: dict[str, dict[str, float]] = {it.key: {} for it in items}
+    provenance = base_provenance(settings.seed)
+    for metric in metrics:
+        records = []
+        for it in items:
+            feats = merged[metric.name].get(it.key)
+            if feats is None:
+                continue
+            values = metric.per_video(feats)
+            value_rows[it.key].update(values)
+            records.append(ClipRecord(it.prompt, it.sample, feats, values))
+        try:
+            results = metric.aggregate(records, reference=reference, seed=settings.seed)
+        except VbenchError as exc:
+            failures.append(Failure(reference or metric.name, str(exc), stage=f"metric:{metric.name}"))
+            results = {}
+        for out_name, res in results.items():
+            metric_results[out_name] = res
+        prov = metric.provenance()
+        for key, value in prov.items():
+            bucket = "weights" if "sha256" in key else "protocols"
+            provenance[bucket][key] = value
+    provenance.update(extra_provenance or {})
+    provenance["started"] = started
+    provenance["finished"] = now_iso()
+    provenance["world_size"] = dist.world_size
+    provenance["score_settings"] = settings.to_dict()
+    failed_keys = {(f.prompt_id, f.sample) for f in failures if f.prompt_id is not None}
+    results = {
+        "schema": SCHEMA,
+        "suite": suite.describe() if suite else None,
+        "generator": generator_desc,
+        "metrics": {name: res.to_dict() for name, res in metric_results.items()},
+        "metric_plugins": {m.name: {"outputs": dict(m.outputs), "settings": m.settings()} for m in metrics},
+        "counts": {"videos": len(items), "failed_videos": len(failed_keys),
+                   "scored_videos": len(items) - len({(it.prompt.id, it.sample) for it in items} & failed_keys)},
+        "failures": [f.to_dict() for f in failures],
+        "provenance": provenance,
+    }
+    if reference:
+        results["reference"] = str(reference)
+    _write_per_video(out_dir / "per_video.csv", items, value_rows, failures)
+    atomic_write_json(out_dir / "results.json", results)
+    dist.barrier()
+    return results
+
+
+def _write_per_video(path: Path, items: list[VideoItem], values: dict[str, dict[str, float]],
+                     failures: list[Failure]) -> None:
+    import pandas as pd
+
+    errors: dict[tuple[str, int], list[str]] = {}
+    for f in failures:
+        if f.prompt_id is not None:
+            errors.setdefault((f.prompt_id, f.sample), []).append(f.error)
+    rows = []
+    for it in items:
+        err = errors.get((it.prompt.id, it.sample))
+        rows.append({"prompt_id": it.prompt.id, "sample": it.sample, "category": it.prompt.category,
+                     "dimensions": ";".join(it.prompt.dimensions), "text": it.prompt.text, "path": str(it.path),
+                     "status": "failed" if err else "ok", "error": " | ".join(err) if err else "",
+                     **values.get(it.key, {})})
+    df = pd.DataFrame(rows)
+    atomic_write_text(path, df.to_csv(index=False))
+
+
+def load_run_manifest(run_dir: str | Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / RUN_MANIFEST
+    return read_json(path) if path.exists() else None
+
+
+def resolve_suite(name_or_path: str | None, run_dir: str | Path | None = None) -> Suite:
+    """The suite named on the command line, else the one a run was generated with, else ``standard``."""
+    if name_or_path:
+        return load_suite(name_or_path)
+    manifest = load_run_manifest(run_dir) if run_dir else None
+    if manifest and manifest.get("suite"):
+        return load_suite(manifest["suite"]["name"])
+    return load_suite("standard")
+
+
+def parse_metric_args(values: Sequence[str] | None) -> dict[str, dict[str, str]]:
+    """``["clip.frames=8", "fvd.dtype=float32,fvd.batch_size=4"]`` -> ``{"clip": {"frames": "8"}, ...}``."""
+    out: dict[str, dict[str, str]] = {}
+    for value in values or []:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            key, sep, val = part.partition("=")
+            metric, dot, arg = key.strip().partition(".")
+            if not sep or not dot:
+                raise VbenchError(f"--metric-args: expected metric.key=value, got {part!r}")
+            out.setdefault(metric, {})[arg] = val
+    return out
+
+
+__all__ = [
+    "Failure", "GenerationSettings", "ScoreSettings", "VideoItem", "build_metrics", "clip_path", "collect_videos",
+    "extract_all", "generate", "load_run_manifest", "parse_metric_args", "resolve_suite", "score",
+]
+
