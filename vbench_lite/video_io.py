@@ -155,7 +155,7 @@ def _read_pyav(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
                     size = _target_size(frame.height, frame.width, max_side)
                 if (frame.height, frame.width) != size:
                     frame = frame.reformat(width=size[1], height=size[0])
-                frames.append(frame.to_ndarray(format="rgb24"))
+                frames.append(_to_rgb(frame))
         except av.error.FFmpegError as exc:
             if not frames:
                 raise VbenchError(f"{path}: cannot decode ({_short(exc)})") from exc
@@ -165,6 +165,15 @@ def _read_pyav(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
     idx = sample_indices(len(frames), policy, num_frames, src_fps=src_fps, target_fps=fps)
     out = np.stack([frames[i] for i in idx])
     return Clip(out, fps=fps if policy == "fps" else src_fps, source=str(path))
+
+
+def _to_rgb(frame) -> np.ndarray:
+    """RGB uint8 of a decoded frame; frames with transparency (GIF, webm with alpha) are composited on black."""
+    fmt = frame.format
+    if fmt.has_palette or any(c.is_alpha for c in fmt.components):  # a GIF palette may mark a colour transparent
+        rgba = frame.to_ndarray(format="rgba").astype(np.uint16)
+        return ((rgba[..., :3] * rgba[..., 3:4] + 127) // 255).astype(np.uint8)
+    return frame.to_ndarray(format="rgb24")
 
 
 _NUMBER = re.compile(r"(\d+)")
