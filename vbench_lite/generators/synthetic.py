@@ -10,7 +10,7 @@ the metric tests rely on:
 defect     what it does
 ========== ==============================================================================
 none       the exact rendering
-flicker    every other frame is darkened/brightened by ``strength`` x 80 grey levels
+flicker    every other frame is brightened (dark clips) or darkened (bright clips) by ``strength`` x 80 levels
 freeze     every frame repeats the first (no motion at all)
 shuffle    the frames are put in a random (seeded) order
 wrong_color each object is drawn in a different colour than the prompt asks for
@@ -157,12 +157,13 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
     scale = min(h, w)
     for k, obj in enumerate(scene.objects):
         r = scale * rng.uniform(0.13, 0.18)
-        cy0 = rng.uniform(r, h - r)
-        cx0 = rng.uniform(r, w - r)
-        if len(scene.objects) > 1:  # keep two objects apart: left and right halves
-            cx0 = (w * (0.3 if k == 0 else 0.7)) + rng.uniform(-0.05, 0.05) * w
-        speed = scale * rng.uniform(0.035, 0.05)  # pixels per frame
         dx, dy = MOTIONS[obj.motion]
+        # Start on the side the motion leaves, so a 16-frame clip moves the way its prompt says before any bounce.
+        cx0 = _start(rng, dx, r, w - r)
+        cy0 = _start(rng, dy, r, h - r)
+        if len(scene.objects) > 1 and dx == 0:  # keep two objects apart: left and right halves
+            cx0 = (w * (0.3 if k == 0 else 0.7)) + rng.uniform(-0.05, 0.05) * w
+        speed = scale * rng.uniform(0.025, 0.035)  # pixels per frame
         color_name = (color_override or {}).get(k, obj.color)
         color = np.array(COLORS[color_name], dtype=np.float32)
         for t in range(num_frames):
@@ -172,6 +173,15 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
             cover = cover.reshape(h, ss, w, ss).mean(axis=(1, 3))[..., None]  # (H, W, 1)
             frames[t] = frames[t] * (1.0 - cover) + color * cover
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+
+
+def _start(rng: np.random.Generator, direction: float, lo: float, hi: float) -> float:
+    u = rng.uniform()
+    if direction > 0:
+        return lo + 0.2 * u * (hi - lo)
+    if direction < 0:
+        return hi - 0.2 * u * (hi - lo)
+    return lo + u * (hi - lo)
 
 
 def _bounce(x: float, lo: float, hi: float) -> float:
@@ -198,7 +208,9 @@ def apply_defect(frames: np.ndarray, defect: str, strength: float, rng: np.rando
     if defect in ("none", "wrong_color"):
         return frames
     if defect == "flicker":
-        offsets = np.where(np.arange(len(x)) % 2 == 1, -80.0 * strength, 0.0).astype(np.float32)
+        # Brighten dark clips and darken bright ones, so the change is never lost to clipping at 0 or 255.
+        step = 80.0 * strength * (1.0 if x.mean() < 128 else -1.0)
+        offsets = np.where(np.arange(len(x)) % 2 == 1, step, 0.0).astype(np.float32)
         x = x + offsets[:, None, None, None]
     elif defect == "freeze":
         x = np.repeat(x[:1], len(x), axis=0)
