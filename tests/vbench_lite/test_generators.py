@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import sys
 import textwrap
 
@@ -55,7 +56,7 @@ def test_synthetic_renders_the_prompt():
     red = (f[..., 0] > 150) & (f[..., 1] < 90) & (f[..., 2] < 90)
     assert red.any(axis=(1, 2)).all()  # the red object is in every frame
     xs = [np.nonzero(red[t])[1].mean() for t in range(12)]
-    assert all(a < b for a, b in zip(xs, xs[1:]))  # moving right the whole clip, no bounce yet
+    assert all(a < b for a, b in itertools.pairwise(xs))  # moving right the whole clip, no bounce yet
     assert ((f[0] == 10).all(-1) | red[0]).mean() > 0.95  # black background (10, 10, 10) but anti-aliased edges
 
 

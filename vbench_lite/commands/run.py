@@ -23,7 +23,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     dist = init_from_env()
     try:
-        suite, generator, gen_failures = do_generate(args, dist)
+        _suite, generator, gen_failures = do_generate(args, dist)
         score_args = argparse.Namespace(**vars(args))
         score_args.run, score_args.videos = args.out, None
         score_args.suite = args.suite

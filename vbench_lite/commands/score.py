@@ -12,7 +12,8 @@ from vbench_lite.types import VbenchError
 def register(sub) -> None:
     p = sub.add_parser("score", help="score generated videos")
     p.add_argument("run", nargs="?", default=None, help="run folder (made by generate/run)")
-    p.add_argument("--videos", default=None, help="a folder of videos: <prompt_id>/<i>.<ext> or <prompt text>-<i>.<ext>")
+    p.add_argument("--videos", default=None,
+                   help="a folder of videos: <prompt_id>/<i>.<ext> or <prompt text>-<i>.<ext>")
     p.add_argument("--suite", default=None, help="prompt suite name or file (default: the run's, else standard)")
     p.add_argument("--out", default=None, help="where results go (default: the run folder, or DIR/.vbench-lite)")
     add_score_options(p)

@@ -40,7 +40,7 @@ def frames_to_clip(obj: Any, fps: float, source: str) -> Clip:
 class PythonGenerator(Generator):
     name = "python"
 
-    def __init__(self, callable: str | None = None, fps: str | float = 8.0, **kwargs: str) -> None:  # noqa: A002
+    def __init__(self, callable: str | None = None, fps: str | float = 8.0, **kwargs: str) -> None:
         target = callable or kwargs.pop("fn", None)
         if not target:
             raise VbenchError("python generator: give --generator-args callable=module:function")

