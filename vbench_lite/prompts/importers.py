@@ -1,0 +1,264 @@
+"""Suites from other people's prompt files: VBench's prompt JSON, plain text (one prompt a line) and CSV.
+
+An imported suite is named after the file stem, has version ``"import"``, and gets ids from the text
+(``slugify``, with ``-2``, ``-3`` on collisions) unless the file gives ids. A given id that is not a safe file name
+(slashes, unicode, ...) is slugified and kept in ``fields["original_id"]``. Every problem is one
+:class:`VbenchError` line naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from vbench_lite.prompts.suite import Suite
+from vbench_lite.prompts.vocabulary import DIMENSIONS, RELATION_ALIASES, VBENCH_DIMENSION_ALIASES
+from vbench_lite.types import Prompt, VbenchError, is_safe_id, slugify
+
+IMPORT_VERSION = "import"
+TEXT_COLUMNS = ("text", "prompt", "prompt_en")
+DIMENSION_SEPARATORS = (";", "|")
+
+
+# -- reading files -------------------------------------------------------------------------------------------------
+def read_text_file(path: str | Path) -> str:
+    """The file's text (UTF-8, a BOM allowed); missing, unreadable, undecodable or empty files are errors."""
+    path = Path(path)
+    if not path.exists():
+        raise VbenchError(f"{path}: no such file")
+    if path.is_dir():
+        raise VbenchError(f"{path}: is a folder, expected a file")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise VbenchError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise VbenchError(f"{path}: not UTF-8 text (bad byte at line {line})") from exc
+    if not text.strip():
+        raise VbenchError(f"{path}: empty file")
+    return text
+
+
+def read_json(path: str | Path) -> Any:
+    text = read_text_file(path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VbenchError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+
+
+# -- ids -----------------------------------------------------------------------------------------------------------
+def _unique(slug: str, taken: set[str]) -> str:
+    candidate, n = slug, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{slug}-{n}"
+    return candidate
+
+
+def assign_ids(drafts: list[dict[str, Any]], *, where: str) -> list[Prompt]:
+    """Prompts from draft dicts (``id`` may be None). Safe given ids are kept as they are (a repeated one is an
+    error); unsafe ones are slugified (original kept in ``fields["original_id"]``); missing ones come from the text.
+    Colliding slugs get ``-2``, ``-3``, ... in file order."""
+    taken: set[str] = set()
+    for i, d in enumerate(drafts):
+        given = d.get("id")
+        if given is not None and given != "" and is_safe_id(str(given)):
+            if str(given) in taken:
+                raise VbenchError(f"{where}: prompt {i}: id {str(given)!r} is used twice")
+            taken.add(str(given))
+    prompts = []
+    for d in drafts:
+        given = d.get("id")
+        fields = dict(d.get("fields") or {})
+        if given is not None and given != "" and is_safe_id(str(given)):
+            prompt_id = str(given)
+        else:
+            if given is not None and given != "":
+                fields["original_id"] = str(given)
+                base = slugify(str(given))
+            else:
+                base = slugify(d["text"])
+            prompt_id = _unique(base, taken)
+            taken.add(prompt_id)
+        prompts.append(Prompt(id=prompt_id, text=d["text"].strip(), category=d.get("category") or "uncategorized",
+                              dimensions=list(d.get("dimensions") or []), fields=fields))
+    return prompts
+
+
+def _imported_suite(path: Path, drafts: list[dict[str, Any]], kind: str) -> Suite:
+    if not drafts:
+        raise VbenchError(f"{path}: no prompts in the file")
+    prompts = assign_ids(drafts, where=str(path))
+    used = {d for p in prompts for d in p.dimensions}
+    return Suite(name=path.stem, version=IMPORT_VERSION, prompts=prompts,
+                 description=f"imported from {path.name} ({kind})", source=str(path),
+                 dimension_meanings={d: DIMENSIONS[d] for d in DIMENSIONS if d in used},
+                 categories=sorted({p.category for p in prompts}))
+
+
+def _our_dimension(tag: str) -> str:
+    tag = tag.strip()
+    return VBENCH_DIMENSION_ALIASES.get(tag, tag)
+
+
+# -- VBench JSON ---------------------------------------------------------------------------------------------------
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _object_after_word(text: str, word: str) -> str | None:
+    """``"a red bicycle, side view"`` and ``"red"`` -> ``"bicycle"``."""
+    lowered = text.lower()
+    at = lowered.find(word.lower())
+    if at < 0:
+        return None
+    rest = lowered[at + len(word):].split(",")[0].strip(" .")
+    return rest or None
+
+
+def fields_from_vbench_auxiliary(aux: Any, text: str) -> dict[str, Any]:
+    """Our structured fields from VBench's ``auxiliary_info`` (keyed by dimension); the raw info is kept too."""
+    if not isinstance(aux, dict) or not aux:
+        return {}
+    fields: dict[str, Any] = {"auxiliary_info": aux}
+    objects: list[str] = []
+    obj = _dig(aux, "object_class", "object")
+    if isinstance(obj, str):
+        objects.append(obj)
+    multi = _dig(aux, "multiple_objects", "object")
+    if isinstance(multi, str):
+        objects.extend(o.strip() for o in multi.split(" and ") if o.strip())
+    spatial = _dig(aux, "spatial_relationship", "spatial_relationship")
+    if isinstance(spatial, dict):
+        a, b, rel = spatial.get("object_a"), spatial.get("object_b"), spatial.get("relationship")
+        if isinstance(a, str) and isinstance(b, str):
+            objects.extend([a, b])
+        if isinstance(rel, str):
+            fields["relation"] = RELATION_ALIASES.get(rel.strip().lower(), rel.strip())
+    color = _dig(aux, "color", "color")
+    if isinstance(color, str):
+        fields["colors"] = [color]
+        if not objects:
+            found = _object_after_word(text, color)
+            if found:
+                objects.append(found)
+    style = _dig(aux, "appearance_style", "appearance_style")
+    if isinstance(style, str):
+        fields["style"] = style
+    scene = _dig(aux, "scene", "scene", "scene")
+    if isinstance(scene, str):
+        fields["scene"] = scene
+    if objects:
+        fields["objects"] = list(dict.fromkeys(objects))
+    return fields
+
+
+def import_vbench_json(path: str | Path, *, data: Any = None) -> Suite:
+    """VBench's prompt JSON: a list of ``{"prompt_en", "dimension": [...], "auxiliary_info"?}`` objects, or a plain
+    list of strings. ``data`` skips reading when the caller already parsed the file."""
+    path = Path(path)
+    if data is None:
+        data = read_json(path)
+    if not isinstance(data, list):
+        raise VbenchError(f"{path}: expected a JSON list of prompts (VBench format), got {type(data).__name__}")
+    drafts = []
+    for i, item in enumerate(data):
+        label = f"{path}: item {i}"
+        if isinstance(item, str):
+            item = {"prompt_en": item}
+        if not isinstance(item, dict):
+            raise VbenchError(f"{label}: expected a string or an object with 'prompt_en', got {type(item).__name__}")
+        key = next((k for k in TEXT_COLUMNS[::-1] if k in item), None)  # prompt_en first
+        text = item.get(key) if key else None
+        if not isinstance(text, str) or not text.strip():
+            raise VbenchError(f"{label}: empty prompt (no 'prompt_en' text)")
+        raw_dims = item.get("dimension", [])
+        if isinstance(raw_dims, str):
+            raw_dims = [raw_dims]
+        if not isinstance(raw_dims, list) or not all(isinstance(d, str) for d in raw_dims):
+            raise VbenchError(f"{label}: 'dimension' must be a list of strings")
+        dims = list(dict.fromkeys(_our_dimension(d) for d in raw_dims if d.strip()))
+        fields = fields_from_vbench_auxiliary(item.get("auxiliary_info"), text)
+        if dims != list(raw_dims):
+            fields["vbench_dimensions"] = list(raw_dims)
+        category = item.get("category") if isinstance(item.get("category"), str) else None
+        drafts.append({"id": item.get("id"), "text": text, "category": category, "dimensions": dims,
+                       "fields": fields})
+    return _imported_suite(path, drafts, "VBench JSON")
+
+
+# -- plain text ----------------------------------------------------------------------------------------------------
+def import_text(path: str | Path) -> Suite:
+    """One prompt a line; blank lines and lines starting with ``#`` are skipped.
+
+    A file named after a dimension (VBench's ``prompts_per_dimension/color.txt``) tags every prompt with it.
+    """
+    path = Path(path)
+    text = read_text_file(path)
+    stem_dimension = _our_dimension(path.stem)
+    dims = [stem_dimension] if stem_dimension in DIMENSIONS else []
+    drafts = [{"id": None, "text": line.strip(), "dimensions": dims}
+              for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if not drafts:
+        raise VbenchError(f"{path}: no prompts in the file (only blank lines and # comments)")
+    return _imported_suite(path, drafts, "text")
+
+
+# -- CSV -----------------------------------------------------------------------------------------------------------
+def _split_dimensions(cell: str) -> list[str]:
+    for sep in DIMENSION_SEPARATORS[1:]:
+        cell = cell.replace(sep, DIMENSION_SEPARATORS[0])
+    return list(dict.fromkeys(_our_dimension(d) for d in cell.split(DIMENSION_SEPARATORS[0]) if d.strip()))
+
+
+def import_csv(path: str | Path) -> Suite:
+    """Columns: ``text`` or ``prompt`` (required); optional ``id``, ``category``, ``dimensions`` (separated by
+    ``;`` or ``|``) and ``fields`` (a JSON object). Other non-empty cells go into ``fields`` as strings."""
+    path = Path(path)
+    text = read_text_file(path)
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        text_column = next((c for c in TEXT_COLUMNS if c in header), None)
+        if text_column is None:
+            raise VbenchError(f"{path}: no 'text' or 'prompt' column (columns: {', '.join(header) or 'none'})")
+        drafts = []
+        for row in reader:
+            line = reader.line_num
+            prompt_text = (row.get(text_column) or "").strip()
+            if not prompt_text:
+                if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    continue  # a row of empty cells
+                raise VbenchError(f"{path}: line {line}: empty prompt")
+            fields: dict[str, Any] = {}
+            raw_fields = (row.get("fields") or "").strip()
+            if raw_fields:
+                try:
+                    fields = json.loads(raw_fields)
+                except json.JSONDecodeError as exc:
+                    raise VbenchError(f"{path}: line {line}: 'fields' is not valid JSON ({exc.msg})") from exc
+                if not isinstance(fields, dict):
+                    raise VbenchError(f"{path}: line {line}: 'fields' must be a JSON object")
+            for column, value in row.items():
+                if column in (text_column, "id", "category", "dimensions", "fields") or column is None:
+                    continue
+                if isinstance(value, str) and value.strip():
+                    fields.setdefault(column, value.strip())
+            drafts.append({"id": (row.get("id") or "").strip() or None, "text": prompt_text,
+                           "category": (row.get("category") or "").strip() or None,
+                           "dimensions": _split_dimensions(row.get("dimensions") or ""), "fields": fields})
+    except csv.Error as exc:
+        raise VbenchError(f"{path}: unreadable CSV ({exc})") from exc
+    return _imported_suite(path, drafts, "CSV")

@@ -1,0 +1,1 @@
+"""Builtin suite files (data); see vbench_lite.prompts."""
