@@ -51,7 +51,7 @@ def demo_suite(stride: int):
     from vbench_lite.prompts import load_suite
 
     suite = load_suite("synthetic")
-    return suite.subset(suite.prompts[::stride], name=f"synthetic-every{stride}") if stride > 1 else suite
+    return replace(suite, prompts=suite.prompts[::stride]) if stride > 1 else suite
 
 
 def run_demo(out: str | Path, settings: DemoSettings | None = None, *, console=None) -> DemoOutcome:

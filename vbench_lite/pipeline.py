@@ -14,7 +14,7 @@ import io
 import json
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,7 @@ def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: 
         "schema": "vbench-lite/run@1",
         "generator": generator.describe(),
         "suite": suite.describe(),
+        "prompt_ids": suite.ids(),  # so `score RUN` can rebuild a subset (--limit) with the same sha256
         "generation": settings.to_dict(),
         "generator_provenance": generator.provenance(),
     }
@@ -414,12 +415,20 @@ def load_run_manifest(run_dir: str | Path) -> dict[str, Any] | None:
 
 def resolve_suite(name_or_path: str | None, run_dir: str | Path | None = None) -> Suite:
     """The suite named on the command line, else the one a run was generated with, else ``standard``."""
-    if name_or_path:
-        return load_suite(name_or_path)
     manifest = load_run_manifest(run_dir) if run_dir else None
-    if manifest and manifest.get("suite"):
-        return load_suite(manifest["suite"]["name"])
-    return load_suite("standard")
+    recorded = (manifest or {}).get("suite") or {}
+    if name_or_path:
+        suite = load_suite(name_or_path)
+    elif recorded:
+        suite = load_suite(recorded["name"])
+    else:
+        return load_suite("standard")
+    if recorded.get("sha256") and suite.sha256 != recorded["sha256"] and manifest.get("prompt_ids"):
+        ids = set(manifest["prompt_ids"])
+        subset = replace(suite, prompts=[p for p in suite.prompts if p.id in ids])
+        if subset.sha256 == recorded["sha256"]:
+            return subset  # the run used part of the suite (--limit): score it as that part
+    return suite
 
 
 def parse_metric_args(values: Sequence[str] | None) -> dict[str, dict[str, str]]:

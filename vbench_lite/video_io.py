@@ -9,6 +9,7 @@ Every decode error becomes a one-line :class:`VbenchError` naming the file and t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -117,10 +118,28 @@ def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA) for f in frames])
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """decord and FFmpeg print their own error lines on file descriptor 2; ours is the one line that counts."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _read_decord(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
     import decord
 
-    vr = decord.VideoReader(str(path), num_threads=1)
+    with _native_stderr_silenced():
+        vr = decord.VideoReader(str(path), num_threads=1)
     total = len(vr)
     if total < 1:
         raise VbenchError(f"{path}: video has no frames")
@@ -138,6 +157,7 @@ def _read_decord(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
 def _read_pyav(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
     import av
 
+    av.logging.set_level(av.logging.PANIC)  # FFmpeg's own log lines would duplicate our one-line errors
     try:
         container = av.open(str(path))
     except av.error.InvalidDataError as exc:

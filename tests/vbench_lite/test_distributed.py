@@ -75,7 +75,7 @@ def test_failed_rank_inputs_are_reported_and_rerun_resumes(tmp_path):
             "callable=tests.vbench_lite.crashy:synthetic_then_die,pass=prompt", "--suite", "synthetic",
             "--limit", "4", "--metrics", "brightness", "--no-progress", "--no-report"]
     # rank-local failure: a generator that raises for one prompt is reported by the rank that owned it
-    env = {"VBENCH_FAIL_PROMPT": "a-red-circle-moving-right-on-a-navy-background"}
+    env = {"VBENCH_FAIL_PROMPT": "a-red-circle-moving-right-on-a-gray-background"}
     proc = _launch(args, out, 2, env)
     assert proc.returncode == 1, proc.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())

@@ -155,7 +155,7 @@ def test_bad_inputs_are_reported_and_the_rest_is_scored(tmp_path, capsys):
     rc = main(["score", "--videos", str(videos), "--suite", "synthetic", "--metrics", "brightness",
                "--no-progress", "--out", str(out)])
     captured = capsys.readouterr()
-    assert rc == 1
+    assert rc == 1, captured.err
     results = json.loads((out / "results.json").read_text())
     failed = {Path(f["path"]).name: f["error"] for f in results["failures"]}
     for name in ("zero-0.mp4", "text-0.mp4", "0.mp4"):
@@ -167,7 +167,7 @@ def test_bad_inputs_are_reported_and_the_rest_is_scored(tmp_path, capsys):
     for text in ("a red circle moving left on a black background", "a lone frame", "un café à Paris, été ☀",
                  "a huge clip", "gray gif", "alpha gif"):
         assert rows[text]["status"] == "ok" and rows[text]["brightness"] != "", text
-    assert rows["a huge clip"]["brightness"] == pytest.approx(77 / 255, abs=0.01)
+    assert float(rows["a huge clip"]["brightness"]) == pytest.approx(77 / 255, abs=0.01)
     # the good video matched the synthetic suite's prompt by its text; the others got ad-hoc prompts
     assert rows["a red circle moving left on a black background"]["category"] == "synthetic"
     assert "truncated-0.mp4" in failed or rows["truncated"]["status"] == "ok"

@@ -65,7 +65,8 @@ def limit_suite(suite, limit: int | None):
     return replace(suite, prompts=suite.prompts[:limit])
 
 
-def report_failures(failures, out=sys.stderr, most: int = 20) -> None:
+def report_failures(failures, out=None, most: int = 20) -> None:
+    out = out or sys.stderr  # looked up at call time: sys.stderr may have been replaced since import
     for f in failures[:most]:
         print(f"vbench-lite: failed: {f.error}", file=out)
     if len(failures) > most:

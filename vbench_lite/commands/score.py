@@ -22,6 +22,7 @@ def register(sub) -> None:
 
 def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failures=()) -> dict | None:
     from vbench_lite.pipeline import (
+        Failure,
         ScoreSettings,
         build_metrics,
         collect_videos,
@@ -63,7 +64,7 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
                     progress=not args.no_progress)
     if results is not None:
         print_summary(results, out)
-        report_failures([f for f in failures + metric_failures])
+        report_failures([Failure(**f) for f in results["failures"]])
     return results
 
 
