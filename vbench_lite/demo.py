@@ -130,9 +130,11 @@ def _reference(out: Path, suite, settings: DemoSettings, metrics: list[str], con
         return None
     stats = ref_dir / "fvd_stats.npz"
     if not stats.exists():
-        from metrics.fvd import compute_reference_stats
+        from metrics.fvd import FvdPlugin, reference_from_directory, save_reference_stats
 
-        compute_reference_stats(ref_dir / "clips", stats)
+        plugin = FvdPlugin()
+        ref = reference_from_directory(ref_dir / "clips", plugin.extractor, plugin.weights_sha256)
+        save_reference_stats(stats, ref)
     console.print(f"reference statistics: {stats}")
     return str(stats)
 
