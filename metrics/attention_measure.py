@@ -62,12 +62,23 @@ class LatencyStats:
 
 
 def time_callable(fn: Callable[[], Any], *, min_run_time: float = 0.05, max_run_time: float = 1.0,
-                  threshold: float = 0.1, label: str = "") -> LatencyStats:
-    """Median and IQR of one call of ``fn`` with ``torch.utils.benchmark.Timer`` at this process's thread count."""
-    from torch.utils.benchmark import Timer
+                  threshold: float = 0.1, min_blocks: int = 3, label: str = "", device: str = "cpu") -> LatencyStats:
+    """Median and IQR of one call of ``fn`` with ``torch.utils.benchmark.Timer`` at this process's thread count.
 
-    timer = Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads(), label=label)
-    m = timer.adaptive_autorange(threshold=threshold, min_run_time=min_run_time, max_run_time=max_run_time)
+    ``adaptive_autorange`` stops once 4 blocks agree within ``threshold`` (IQR / median) or the budget is spent;
+    the budget grows so that a slow call still gets about ``min_blocks`` timed blocks.
+    """
+    from torch.utils import benchmark
+
+    is_cuda = torch.device(device).type == "cuda"
+    start = time.perf_counter()
+    fn()  # warm-up, and a first estimate of one call
+    if is_cuda:
+        torch.cuda.synchronize(device)
+    once = time.perf_counter() - start
+    budget = max(max_run_time, (min_blocks - 0.5) * once)
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads(), label=label)
+    m = timer.adaptive_autorange(threshold=threshold, min_run_time=min_run_time, max_run_time=budget)
     return LatencyStats(median_s=float(m.median), iqr_s=float(m.iqr), runs=len(m.raw_times),
                         number_per_run=int(m.number_per_run))
 
@@ -134,7 +145,7 @@ def measure_matmul_peak(device: str = "cpu", dtype: str = "float32", sizes: Sequ
         a = torch.randn(n, n, device=device).to(TORCH_DTYPES[dtype])
         b = torch.randn(n, n, device=device).to(TORCH_DTYPES[dtype])
         stats = time_callable(lambda a=a, b=b: a @ b, min_run_time=min_run_time, max_run_time=max_run_time,
-                              label=f"matmul {n}")
+                              label=f"matmul {n}", device=device)
         rate = 2 * n**3 / stats.median_s
         if rate > best["flops_per_s"]:
             best = {"dtype": dtype, "device": device, "n": n, "median_s": stats.median_s, "flops_per_s": rate}
@@ -198,6 +209,7 @@ class SweepSettings:
     memory_cap_bytes: int | None = None  # None: default_memory_cap(device)
     min_run_time: float = 0.05
     max_run_time: float = 1.0
+    matmul_sizes: tuple[int, ...] = (1024, 2048)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -296,7 +308,7 @@ def measure_row(settings: SweepSettings, row: dict[str, Any], memory_cap: int,
     try:
         call = _build_call(settings, row["strategy"], row["frames"], (row["height"], row["width"]))
         stats = time_callable(call, min_run_time=settings.min_run_time, max_run_time=settings.max_run_time,
-                              label=f"{row['strategy']} T={row['frames']}")
+                              label=f"{row['strategy']} T={row['frames']}", device=settings.device)
         peak = measure_peak_memory(call, settings.device) if settings.measure_memory else None
     except Exception as exc:  # a failing configuration is a result, not a crash of the sweep
         if not _is_oom(exc):
@@ -349,9 +361,8 @@ def run_sweep(settings: SweepSettings, progress: Callable[[dict[str, Any]], None
         torch.manual_seed(settings.seed)
         cap = settings.memory_cap_bytes if settings.memory_cap_bytes is not None else default_memory_cap(
             settings.device)
-        peaks = {settings.dtype: measure_matmul_peak(settings.device, settings.dtype)}
-        if settings.dtype != "float32":
-            peaks["float32"] = measure_matmul_peak(settings.device, "float32")
+        peaks = {dtype: measure_matmul_peak(settings.device, dtype, settings.matmul_sizes)
+                 for dtype in dict.fromkeys([settings.dtype, "float32"])}
         meta.update({"memory_cap_bytes": cap, "matmul_peak": peaks,
                      "peak_memory_method": "cuda max_memory_allocated" if settings.device.startswith("cuda")
                      else ("VmHWM after clear_refs" if cpu_peak_memory_supported() else "unavailable")})
