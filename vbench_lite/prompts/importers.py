@@ -65,7 +65,7 @@ def _unique(slug: str, taken: set[str]) -> str:
 def assign_ids(drafts: list[dict[str, Any]], *, where: str) -> list[Prompt]:
     """Prompts from draft dicts (``id`` may be None). Safe given ids are kept as they are (a repeated one is an
     error); unsafe ones are slugified (original kept in ``fields["original_id"]``); missing ones come from the text.
-    Colliding slugs get ``-2``, ``-3``, ... in file order."""
+    Colliding slugs get ``-2``, ``-3``, ... in file order. Texts are kept exactly as given."""
     taken: set[str] = set()
     for i, d in enumerate(drafts):
         given = d.get("id")
@@ -87,7 +87,7 @@ def assign_ids(drafts: list[dict[str, Any]], *, where: str) -> list[Prompt]:
                 base = slugify(d["text"])
             prompt_id = _unique(base, taken)
             taken.add(prompt_id)
-        prompts.append(Prompt(id=prompt_id, text=d["text"].strip(), category=d.get("category") or "uncategorized",
+        prompts.append(Prompt(id=prompt_id, text=d["text"], category=d.get("category") or "uncategorized",
                               dimensions=list(d.get("dimensions") or []), fields=fields))
     return prompts
 
@@ -193,7 +193,7 @@ def import_vbench_json(path: str | Path, *, data: Any = None) -> Suite:
         if dims != list(raw_dims):
             fields["vbench_dimensions"] = list(raw_dims)
         category = item.get("category") if isinstance(item.get("category"), str) else None
-        drafts.append({"id": item.get("id"), "text": text, "category": category, "dimensions": dims,
+        drafts.append({"id": item.get("id"), "text": text.strip(), "category": category, "dimensions": dims,
                        "fields": fields})
     return _imported_suite(path, drafts, "VBench JSON")
 

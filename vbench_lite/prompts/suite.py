@@ -167,9 +167,13 @@ def suite_from_dict(data: dict[str, Any], *, source: str, where: str) -> Suite:
     if not raw_prompts:
         raise VbenchError(f"{where}: the suite has no prompts")
     vocabulary = data.get("dimensions") or {}
+    if isinstance(vocabulary, list) and all(isinstance(d, str) for d in vocabulary):
+        vocabulary = {d: "" for d in vocabulary}
     if not isinstance(vocabulary, dict):
         raise VbenchError(f"{where}: 'dimensions' must map each dimension tag to its meaning")
     categories = data.get("categories") or []
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise VbenchError(f"{where}: 'categories' must be a list of strings")
     drafts = []
     for i, item in enumerate(raw_prompts):
         label = f"{where}: prompt {i}"
@@ -185,6 +189,8 @@ def suite_from_dict(data: dict[str, Any], *, source: str, where: str) -> Suite:
         if unknown:
             raise VbenchError(f"{label}: dimension {unknown[0]!r} is not declared in the suite's 'dimensions'")
         category = item.get("category", "uncategorized")
+        if not isinstance(category, str) or not category:
+            raise VbenchError(f"{label}: 'category' must be a non-empty string")
         if categories and category not in categories:
             raise VbenchError(f"{label}: category {category!r} is not declared in the suite's 'categories'")
         fields = item.get("fields", {})
