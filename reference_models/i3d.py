@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -323,19 +324,23 @@ def load_torchscript_i3d(path: str | os.PathLike) -> TorchScriptI3d:
     TorchScript program (not arbitrary Python), so load only a file whose origin you trust (its sha256 is recorded).
     """
     try:
-        scripted = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "torch.jit is deprecated": still the file's format
+            scripted = torch.jit.load(str(path), map_location="cpu")
     except Exception as exc:
         raise VbenchError(f"{path}: cannot load as TorchScript ({_first_line(exc)})") from exc
     return TorchScriptI3d(scripted.eval()).eval().requires_grad_(False)
 
 
 def is_torchscript_archive(path: str | os.PathLike) -> bool:
-    """TorchScript archives are zip files holding a ``code/`` folder; ``torch.save`` state dicts have none."""
+    """TorchScript archives are zip files holding ``code/`` and ``constants.pkl``; ``torch.save`` files do not."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return any("/code/" in f"/{name}" for name in archive.namelist())
+            names = [name.split("/") for name in archive.namelist()]
     except (zipfile.BadZipFile, OSError):
         return False
+    # <root>/code/... and <root>/constants.pkl; a torch.save archive has <root>/data.pkl and <root>/data/ only.
+    return any(len(p) > 2 and p[1] == "code" for p in names) and any(p[1:] == ["constants.pkl"] for p in names)
 
 
 def load_i3d(path: str | os.PathLike) -> nn.Module:

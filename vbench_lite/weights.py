@@ -57,7 +57,9 @@ CONVERTER_VERSION = 1
 
 
 # -- restricted unpickling --------------------------------------------------------------------------------------
-_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]  # numpy's array rebuild function, whatever numpy calls its module
+# numpy's array rebuild functions (pickle protocols <= 4 and 5), whatever numpy calls their module this version.
+_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
+_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
 
 
 class _SafeDtype:
@@ -76,6 +78,8 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     _ALLOWED: ClassVar[dict[tuple[str, str], Any]] = {
         ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
         ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+        ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+        ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): _SafeDtype,
     }

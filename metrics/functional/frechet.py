@@ -6,8 +6,8 @@ Two ways to get ``tr((S_1 S_2)^(1/2))``:
 
 - ``"eigh"`` (default, fast): with ``A = S_1^(1/2)`` (symmetric, from an eigendecomposition), ``S_1 S_2`` is similar
   to the symmetric PSD matrix ``A S_2 A`` (``S_1 S_2 = A (A S_2 A) A^-1``), so the trace of its square root is the
-  sum of the square roots of the eigenvalues of ``A S_2 A``. Two symmetric eigendecompositions; tiny negative
-  eigenvalues from round-off are clipped to 0, so rank-deficient covariances (n <= d) are handled.
+  sum of the square roots of the eigenvalues of ``A S_2 A``. Two symmetric eigendecompositions; eigenvalues below
+  the numerical-rank cutoff (round-off, possibly negative) count as 0, so rank-deficient covariances (n <= d) work.
 - ``"sqrtm"`` (reference): ``scipy.linalg.sqrtm(S_1 @ S_2)`` (Schur method), as pytorch-fid and StyleGAN-V do; when
   the product is too singular for a finite result, ``eps * I`` is added to both covariances first.
 
@@ -53,10 +53,18 @@ def gaussian_statistics(features: np.ndarray, *, unbiased: bool = False) -> tupl
 
 
 # -- the distance -----------------------------------------------------------------------------------------------
+def _psd_eigvals(eigvals: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a PSD matrix with round-off removed: those below the numerical-rank cutoff
+    ``d * eps * max`` (numpy's ``matrix_rank`` tolerance) are 0. A square root turns round-off of size 1e-16 into
+    1e-8, and a rank-deficient covariance (n <= d) has hundreds of such eigenvalues."""
+    cutoff = eigvals.size * np.finfo(np.float64).eps * np.abs(eigvals).max(initial=0.0)
+    return np.where(eigvals > cutoff, eigvals, 0.0)
+
+
 def sqrt_psd(matrix: np.ndarray) -> np.ndarray:
-    """Symmetric square root of a symmetric positive semi-definite matrix (negative round-off clipped to 0)."""
+    """Symmetric square root of a symmetric positive semi-definite matrix (round-off eigenvalues set to 0)."""
     eigvals, eigvecs = np.linalg.eigh((matrix + matrix.T) / 2)
-    return (eigvecs * np.sqrt(np.clip(eigvals, 0.0, None))) @ eigvecs.T
+    return (eigvecs * np.sqrt(_psd_eigvals(eigvals))) @ eigvecs.T
 
 
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, *, method: str = "eigh",
@@ -68,7 +76,7 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, *, method: str = 
         a = sqrt_psd(s1) if sqrt_sigma1 is None else sqrt_sigma1
         inner = a @ s2 @ a
         eigvals = np.linalg.eigvalsh((inner + inner.T) / 2)
-        return float(np.sqrt(np.clip(eigvals, 0.0, None)).sum())
+        return float(np.sqrt(_psd_eigvals(eigvals)).sum())
     if method == "sqrtm":
         return _trace_sqrtm(s1, s2, eps)
     raise ValueError(f"unknown Frechet method {method!r} (known: {', '.join(FRECHET_METHODS)})")
