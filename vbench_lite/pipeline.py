@@ -110,6 +110,7 @@ def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: 
         "schema": "vbench-lite/run@1",
         "generator": generator.describe(),
         "suite": suite.describe(),
+        "suite_source": suite.source,  # "builtin" or the file an imported suite came from
         "prompt_ids": suite.ids(),  # so `score RUN` can rebuild a subset (--limit) with the same sha256
         "generation": settings.to_dict(),
         "generator_provenance": generator.provenance(),
@@ -420,7 +421,8 @@ def resolve_suite(name_or_path: str | None, run_dir: str | Path | None = None) -
     if name_or_path:
         suite = load_suite(name_or_path)
     elif recorded:
-        suite = load_suite(recorded["name"])
+        source = manifest.get("suite_source")
+        suite = load_suite(source if source and source != "builtin" else recorded["name"])
     else:
         return load_suite("standard")
     if recorded.get("sha256") and suite.sha256 != recorded["sha256"] and manifest.get("prompt_ids"):

@@ -38,6 +38,7 @@ from vbench_lite.types import Prompt, VbenchError, is_safe_id, slugify
 RELEASED = {
     ("standard", "1.0.0"): "f76dc8529e3db0def65e6c343bb87af9d7f039d78aaf3529fdeb6cfe2f132b99",
     ("synthetic", "1.0.0"): "193753b0d46a1fc40f36b7109661d02841788f4a2624a9937cf0343c336d9a37",
+    ("synthetic", "1.0.1"): "fbe8523e91e1a5f2e727943e0f1f437b3b9926c4d6d880ecaa44a5fca9ba8204",  # + relation
 }
 
 
@@ -217,9 +218,9 @@ def test_build_refuses_to_change_a_released_version(tmp_path, capsys):
     args = ("synthetic", "d", ["synthetic"], {}, changed)
     assert build_main(*args, ["--out", str(out)]) == 2
     assert "pass --version" in capsys.readouterr().err
-    assert build_main(*args, ["--out", str(out), "--version", "1.0.1"]) == 0
+    assert build_main(*args, ["--out", str(out), "--version", "1.0.2"]) == 0
     rebuilt = load_suite(str(out))
-    assert rebuilt.version == "1.0.1" and rebuilt.recorded_sha256 == rebuilt.sha256 != load_suite("synthetic").sha256
+    assert rebuilt.version == "1.0.2" and rebuilt.recorded_sha256 == rebuilt.sha256 != load_suite("synthetic").sha256
 
 
 # -- importers -----------------------------------------------------------------------------------------------------
@@ -413,7 +414,7 @@ def test_cli_list_and_other_suites(capsys, tmp_path):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:4] == ["name", "version", "prompts", "sha256"]
     assert [line.split()[0] for line in lines[1:]] == ["standard", "synthetic"]
-    assert lines[2].split()[1:3] == ["1.0.0", str(len(load_suite("synthetic")))]
+    assert lines[2].split()[1:3] == [load_suite("synthetic").version, str(len(load_suite("synthetic")))]
     path = tmp_path / "few.txt"
     path.write_text("a swan on a lake\n", encoding="utf-8")
     assert main(["prompts", "--suite", str(path), "--format", "csv"]) == 0

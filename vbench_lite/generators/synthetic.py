@@ -161,8 +161,11 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
         # Start on the side the motion leaves, so a 16-frame clip moves the way its prompt says before any bounce.
         cx0 = _start(rng, dx, r, w - r)
         cy0 = _start(rng, dy, r, h - r)
-        if len(scene.objects) > 1 and dx == 0:  # keep two objects apart: left and right halves
-            cx0 = (w * (0.3 if k == 0 else 0.7)) + rng.uniform(-0.05, 0.05) * w
+        if len(scene.objects) > 1:  # keep two objects apart, in the relation the prompt's fields state
+            if two_object_relation(obj.motion) == "above":
+                cy0 = h * (0.28 if k == 0 else 0.72) + rng.uniform(-0.04, 0.04) * h
+            else:
+                cx0 = w * (0.28 if k == 0 else 0.72) + rng.uniform(-0.04, 0.04) * w
         speed = scale * rng.uniform(0.025, 0.035)  # pixels per frame
         color_name = (color_override or {}).get(k, obj.color)
         color = np.array(COLORS[color_name], dtype=np.float32)
@@ -173,6 +176,12 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
             cover = cover.reshape(h, ss, w, ss).mean(axis=(1, 3))[..., None]  # (H, W, 1)
             frames[t] = frames[t] * (1.0 - cover) + color * cover
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+
+
+def two_object_relation(motion: str) -> str:
+    """Where object 0 starts relative to object 1: stacked for horizontal motion, side by side otherwise."""
+    dx, dy = MOTIONS[motion]
+    return "above" if dx != 0 and dy == 0 else "left of"
 
 
 def _start(rng: np.random.Generator, direction: float, lo: float, hi: float) -> float:
@@ -303,4 +312,6 @@ def _scene_prompt(scene: Scene) -> Prompt:
         "colors": [o.color for o in scene.objects],
         "motion": motion,
     }
+    if len(scene.objects) > 1:
+        fields["relation"] = two_object_relation(motion)  # at the start of the clip
     return Prompt(id=slugify(text), text=text, category="synthetic", dimensions=dims, fields=fields)
