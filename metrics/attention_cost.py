@@ -117,6 +117,11 @@ class CostPlan:
         return self.matmul_flops // 2
 
     @property
+    def problems(self) -> int:
+        """Independent (sequence, head) attention problems: the units a kernel works through one by one."""
+        return sum(a.batch * a.heads for a in self.attentions)
+
+    @property
     def scores(self) -> int:
         """All score-matrix entries, summed over calls and heads."""
         return sum(a.scores for a in self.attentions)

@@ -4,6 +4,7 @@ against the analytic score-matrix bytes, OOM and memory-cap rows, reports. Speed
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -147,6 +148,19 @@ def test_module_scope_and_bfloat16_rows():
     assert row["status"] == "ok" and row["flops"] == row["module_flops"] > row["core_flops"]
     assert set(result.meta["matmul_peak"]) == {"bfloat16", "float32"}
     assert row["score_matrix_bytes"] == attention_plan("divided", 2, 4, 4, 32, 4).score_matrix_bytes("bfloat16")
+
+
+def test_breakdown_names_the_ops_and_problems_count_sequences_times_heads():
+    settings = SweepSettings(**{**SMALL, "strategies": ("temporal", "spatial"), "frames": (4,)}, measure=True,
+                             breakdown=True, impl="plain", measure_memory=False)
+    temporal, spatial = run_sweep(settings).rows
+    assert temporal["attention_problems"] == 1 * 16 * 4  # B * H*W sequences * heads
+    assert spatial["attention_problems"] == 1 * 4 * 4  # B * T sequences * heads
+    shares = re.findall(r"(\w+) (\d+)%", temporal["top_ops"])
+    assert shares and sum(int(p) for _, p in shares) <= 101
+    assert {op for op, _ in shares} <= {"bmm", "_softmax", "mul", "copy_", "clone", "_to_copy", "reshape", "transpose"}
+    assert temporal["us_per_problem"] == pytest.approx(1e6 * temporal["latency_median_s"] / 64)
+    assert temporal["peak_memory_bytes"] is None
 
 
 def test_invalid_configurations_are_rows_not_crashes():

@@ -76,6 +76,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (cuda when available)")
     p.add_argument("--scope", choices=["core", "module"], default="core",
                    help="what --measure times: the attention core on projected qkv, or the whole module")
+    p.add_argument("--breakdown", action="store_true",
+                   help="with --measure, profile each configuration once and show the ops that take the time")
     p.add_argument("--memory-cap", type=float, default=None, metavar="GIB",
                    help="skip configurations whose analytic working set exceeds this (default: half of free memory)")
     p.add_argument("--min-run-time", type=float, default=0.05, help="seconds of timing before the IQR test")
@@ -130,6 +132,7 @@ def run_sweep_command(args) -> int:
             **({"strategies": tuple(strategies)} if strategies else {}), frames=args.frames, grids=args.grid,
             dim=args.dim, heads=args.heads, batch=args.batch, window=args.window or DEFAULT_WINDOW, impl=args.impl,
             dtype=args.dtype, device=_device(args.device), scope=args.scope, measure=args.measure,
+            breakdown=args.breakdown,
             memory_cap_bytes=None if args.memory_cap is None else int(args.memory_cap * 2**30),
             min_run_time=args.min_run_time, max_run_time=args.max_run_time)
         progress = _progress if args.measure and args.format == "table" else None
