@@ -143,10 +143,14 @@ def warp_backward(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
 
 
 def inside_frame(flow: np.ndarray) -> np.ndarray:
-    """bool ``(H, W)``: ``x + flow(x)`` lies within the frame (``0 <= x <= W - 1``, ``0 <= y <= H - 1``)."""
+    """bool ``(H, W)``: ``x + flow(x)`` lands on the frame's area.
+
+    Pixel centres sit at integer coordinates, so the frame covers ``[-1/2, W - 1/2] x [-1/2, H - 1/2]``; a sample
+    within half a pixel of the outermost centres takes the replicated border value.
+    """
     height, width = flow.shape[:2]
     map_x, map_y = sampling_maps(flow)
-    return (map_x >= 0) & (map_x <= width - 1) & (map_y >= 0) & (map_y <= height - 1)
+    return (map_x >= -0.5) & (map_x <= width - 0.5) & (map_y >= -0.5) & (map_y <= height - 0.5)
 
 
 def flow_magnitude(flow: np.ndarray) -> np.ndarray:
