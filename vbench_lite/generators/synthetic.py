@@ -7,10 +7,10 @@ The seed sets the start position, size and speed jitter. Defect options degrade 
 the metric tests rely on:
 
 ========== ==============================================================================
-defect     what it does
+defect     what it does (default strengths keep ``noise`` the worst defect on every temporal measure)
 ========== ==============================================================================
 none       the exact rendering
-flicker    every other frame is brightened (dark clips) or darkened (bright clips) by ``strength`` x 80 levels
+flicker    every other frame is brightened (dark clips) or darkened (bright clips) by ``strength`` x 30 levels
 freeze     every frame repeats the first (no motion at all)
 shuffle    the frames are put in a random (seeded) order
 wrong_color each object is drawn in a different colour than the prompt asks for
@@ -218,7 +218,7 @@ def apply_defect(frames: np.ndarray, defect: str, strength: float, rng: np.rando
         return frames
     if defect == "flicker":
         # Brighten dark clips and darken bright ones, so the change is never lost to clipping at 0 or 255.
-        step = 80.0 * strength * (1.0 if x.mean() < 128 else -1.0)
+        step = 30.0 * strength * (1.0 if x.mean() < 128 else -1.0)
         offsets = np.where(np.arange(len(x)) % 2 == 1, step, 0.0).astype(np.float32)
         x = x + offsets[:, None, None, None]
     elif defect == "freeze":
