@@ -230,20 +230,68 @@ def fit_scaling_exponent(tokens: Sequence[float], values: Sequence[float]) -> Sc
     return ScalingFit(float(slope), float(math.exp(intercept)), r2, len(x))
 
 
+@dataclass(frozen=True)
+class OverheadFit:
+    """``latency = fixed_s * problems + flops / flop_rate``: a fixed cost per (sequence, head) problem plus FLOPs."""
+
+    fixed_s_per_problem: float
+    flop_rate: float  # FLOP/s of the part that scales with FLOPs (inf when the fit finds none)
+    r2: float
+
+
+def fit_overhead(problems: Sequence[float], flops: Sequence[float], seconds: Sequence[float]) -> OverheadFit | None:
+    """Non-negative least squares of latency on (problems, FLOPs); None when the two do not vary independently
+    (e.g. spatial attention over a frames sweep, where both grow with T)."""
+    from scipy.optimize import nnls
+
+    design = np.column_stack([problems, flops]).astype(float)
+    y = np.asarray(seconds, dtype=float)
+    if len(y) < 2 or (design <= 0).any():
+        return None
+    scale = design.max(axis=0)
+    normed = design / scale
+    if np.linalg.matrix_rank(normed, tol=1e-3) < 2 or np.linalg.cond(normed) > 1e3:
+        return None
+    coef, _ = nnls(normed, y)
+    fixed, per_flop = coef / scale
+    residual = y - design @ (coef / scale)
+    total = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - float((residual**2).sum()) / total if total > 0 else 1.0
+    return OverheadFit(float(fixed), float(1.0 / per_flop) if per_flop > 0 else math.inf, r2)
+
+
 def scaling_fits(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per strategy: measured exponent of latency vs tokens, and the analytic exponent of the timed FLOPs."""
+    """Per strategy: measured exponent of latency vs tokens, the analytic exponent of the timed FLOPs, and (where
+    problems and FLOPs vary independently, core scope) the fixed cost per problem and the marginal FLOP rate."""
     out = []
     for strategy in dict.fromkeys(r["strategy"] for r in rows):
         mine = [r for r in rows if r["strategy"] == strategy and r.get("flops") is not None]
         analytic = fit_scaling_exponent([r["tokens"] for r in mine], [max(r["flops"], 1) for r in mine])
         timed = [r for r in mine if r.get("latency_median_s")]
         measured = fit_scaling_exponent([r["tokens"] for r in timed], [r["latency_median_s"] for r in timed])
+        overhead = None
+        if timed and all(r.get("scope", "core") == "core" and r.get("attention_problems") for r in timed):
+            overhead = fit_overhead([r["attention_problems"] for r in timed], [r["flops"] for r in timed],
+                                    [r["latency_median_s"] for r in timed])
         out.append({"strategy": strategy,
                     "analytic_exponent": None if analytic is None else round(analytic.exponent, 3),
                     "measured_exponent": None if measured is None else round(measured.exponent, 3),
                     "measured_r2": None if measured is None else round(measured.r2, 4),
-                    "points": 0 if measured is None else measured.points})
+                    "points": 0 if measured is None else measured.points,
+                    "fixed_us_per_problem": None if overhead is None else round(overhead.fixed_s_per_problem * 1e6, 3),
+                    "marginal_gflop_per_s": None if overhead is None or math.isinf(overhead.flop_rate)
+                    else round(overhead.flop_rate / 1e9, 2),
+                    "overhead_fit_r2": None if overhead is None else round(overhead.r2, 4)})
     return out
+
+
+def add_overhead_shares(rows: list[dict[str, Any]], fits: Sequence[dict[str, Any]]) -> None:
+    """``overhead_share``: the fitted fixed per-problem cost as a fraction of each measured latency."""
+    fixed = {f["strategy"]: f["fixed_us_per_problem"] for f in fits if f.get("fixed_us_per_problem") is not None}
+    for row in rows:
+        if row.get("latency_median_s") and row["strategy"] in fixed:
+            share = fixed[row["strategy"]] * 1e-6 * row["attention_problems"] / row["latency_median_s"]
+            row["overhead_share"] = round(min(share, 1.0), 4)
 
 
 # -- sweeps -----------------------------------------------------------------------------------------------------
@@ -263,6 +311,7 @@ class SweepSettings:
     measure: bool = False
     measure_memory: bool = True
     breakdown: bool = False  # profile each configuration once: the ops that take the time
+    threads: int | None = None  # torch.set_num_threads for the sweep (None: leave as is)
     memory_cap_bytes: int | None = None  # None: default_memory_cap(device)
     min_run_time: float = 0.05
     max_run_time: float = 1.0
@@ -416,6 +465,10 @@ def environment(device: str = "cpu") -> dict[str, Any]:
 def run_sweep(settings: SweepSettings, progress: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
     """Analytic rows for every (strategy, frames, grid); with ``settings.measure`` also latency and memory."""
     started = time.time()
+    if settings.threads is not None:
+        if settings.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {settings.threads}")
+        torch.set_num_threads(settings.threads)
     rows = [analytic_row(settings, s, t, g) for g in settings.grids for s in settings.strategies
             for t in settings.frames]
     meta: dict[str, Any] = {"settings": {k: v for k, v in asdict(settings).items()},
@@ -447,6 +500,7 @@ def run_sweep(settings: SweepSettings, progress: Callable[[dict[str, Any]], None
                      "peak_memory_method": "cuda max_memory_allocated" if settings.device.startswith("cuda")
                      else ("VmHWM after clear_refs" if cpu_peak_memory_supported() else "unavailable")})
     meta["fits"] = scaling_fits(rows)
+    add_overhead_shares(rows, meta["fits"])
     meta["elapsed_s"] = round(time.time() - started, 3)
     return SweepResult(rows, meta)
 
@@ -561,11 +615,16 @@ def _markdown(rows: list[dict[str, Any]], meta: dict[str, Any], names: dict[str,
               "per-row softmax statistics a flash-style kernel keeps instead.", "", markdown_table(header, cells), ""]
     fits = meta.get("fits") or []
     if fits:
-        parts += ["## Scaling exponents (log-log least squares against tokens)", "",
-                  markdown_table(["strategy", "analytic", "measured", "R^2", "points"],
-                                 [[f["strategy"], *("-" if f[k] is None else str(f[k]) for k in
-                                                    ("analytic_exponent", "measured_exponent", "measured_r2")),
-                                   str(f["points"])] for f in fits]), ""]
+        keys = ("analytic_exponent", "measured_exponent", "measured_r2", "points", "fixed_us_per_problem",
+                "marginal_gflop_per_s")
+        parts += ["## Scaling exponents and overhead fit", "",
+                  "Exponents: log-log least squares of analytic FLOPs and of measured latency against tokens. "
+                  "Overhead fit: latency = fixed cost x problems + FLOPs / marginal rate (non-negative least "
+                  "squares; only where problems and FLOPs vary independently over the sweep).", "",
+                  markdown_table(["strategy", "analytic exp.", "measured exp.", "R^2", "points",
+                                  "fixed us/problem", "marginal GFLOP/s"],
+                                 [[f["strategy"], *("-" if f.get(k) is None else str(f[k]) for k in keys)]
+                                  for f in fits]), ""]
     plots = [names[k] for k in ("plot_cost_vs_frames", "plot_latency_vs_tokens") if k in names]
     if plots:
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]

@@ -14,6 +14,7 @@ import metrics.attention_measure as am
 from metrics.attention_cost import attention_plan
 from metrics.attention_measure import (
     SweepSettings,
+    fit_overhead,
     fit_scaling_exponent,
     measure_peak_memory,
     run_sweep,
@@ -53,6 +54,26 @@ def test_scaling_fits_report_analytic_and_measured_exponents():
     assert fits["full"]["analytic_exponent"] == pytest.approx(2.0) == fits["full"]["measured_exponent"]
     assert fits["temporal"]["analytic_exponent"] == pytest.approx(1.0)
     assert fits["temporal"]["measured_exponent"] == pytest.approx(0.0, abs=1e-9)  # overhead-bound
+
+
+def test_overhead_fit_recovers_a_fixed_cost_per_problem_and_a_flop_rate():
+    problems = [2048, 2048, 2048, 512]
+    flops = [3.4e7, 1.3e8, 5.4e8, 1.3e8]
+    seconds = [4e-6 * p + f / 2e10 for p, f in zip(problems, flops)]
+    fit = fit_overhead(problems, flops, seconds)
+    assert fit.fixed_s_per_problem == pytest.approx(4e-6, rel=1e-6)
+    assert fit.flop_rate == pytest.approx(2e10, rel=1e-6) and fit.r2 == pytest.approx(1.0)
+    assert fit_overhead([64, 128, 256], [1e9, 2e9, 4e9], [0.03, 0.06, 0.12]) is None  # both grow with T: collinear
+
+
+def test_overhead_share_is_added_to_rows_from_the_fit():
+    rows = [{"strategy": "temporal", "tokens": 2048 * t, "flops": 4 * 64 * 2048 * t * t, "attention_problems": 2048,
+             "latency_median_s": 4e-6 * 2048 + 4 * 64 * 2048 * t * t / 2e10, "scope": "core"} for t in (8, 16, 32)]
+    fits = scaling_fits(rows)
+    assert fits[0]["fixed_us_per_problem"] == pytest.approx(4.0, rel=1e-3)
+    am.add_overhead_shares(rows, fits)
+    assert rows[0]["overhead_share"] == pytest.approx(4e-6 * 2048 / rows[0]["latency_median_s"], abs=1e-4)
+    assert rows[0]["overhead_share"] > rows[-1]["overhead_share"]
 
 
 def test_time_callable_uses_the_process_thread_count(monkeypatch):
@@ -125,8 +146,13 @@ def test_out_of_memory_is_a_recorded_result_and_the_sweep_goes_on(monkeypatch):
     assert all(rows[(s, 2)]["status"] == "ok" for s in ("full", "temporal", "window"))
 
 
-def test_measured_sweep_rows_are_complete_and_consistent():
-    result = run_sweep(SweepSettings(**SMALL, measure=True))
+@pytest.fixture(scope="module")
+def measured():
+    return run_sweep(SweepSettings(**SMALL, measure=True))
+
+
+def test_measured_sweep_rows_are_complete_and_consistent(measured):
+    result = measured
     assert len(result.rows) == 6
     peak = result.meta["matmul_peak"]["float32"]["flops_per_s"]
     for r in result.rows:
@@ -151,11 +177,11 @@ def test_module_scope_and_bfloat16_rows():
 
 
 def test_breakdown_names_the_ops_and_problems_count_sequences_times_heads():
-    settings = SweepSettings(**{**SMALL, "strategies": ("temporal", "spatial"), "frames": (4,)}, measure=True,
+    settings = SweepSettings(**{**SMALL, "strategies": ("temporal",), "frames": (4,)}, measure=True,
                              breakdown=True, impl="plain", measure_memory=False)
-    temporal, spatial = run_sweep(settings).rows
+    (temporal,) = run_sweep(settings).rows
     assert temporal["attention_problems"] == 1 * 16 * 4  # B * H*W sequences * heads
-    assert spatial["attention_problems"] == 1 * 4 * 4  # B * T sequences * heads
+    assert am.analytic_row(settings, "spatial", 4, (4, 4))["attention_problems"] == 1 * 4 * 4  # B * T * heads
     shares = re.findall(r"(\w+) (\d+)%", temporal["top_ops"])
     assert shares and sum(int(p) for _, p in shares) <= 101
     assert {op for op, _ in shares} <= {"bmm", "_softmax", "mul", "copy_", "clone", "_to_copy", "reshape", "transpose"}
@@ -171,8 +197,8 @@ def test_invalid_configurations_are_rows_not_crashes():
         SweepSettings(strategies=("axial",))
 
 
-def test_report_writes_csv_markdown_and_plots(tmp_path):
-    result = run_sweep(SweepSettings(**SMALL, measure=True))
+def test_report_writes_csv_markdown_and_plots(tmp_path, measured):
+    result = measured
     paths = write_attention_report(result.rows, tmp_path / "rep", result.meta)
     assert {"csv", "markdown", "meta", "plot_cost_vs_frames", "plot_latency_vs_tokens"} <= set(paths)
     df = pd.read_csv(paths["csv"])
@@ -197,13 +223,13 @@ def test_sweep_command_measures_and_writes(tmp_path, capsys, monkeypatch):
     real_peak = am.measure_matmul_peak
     monkeypatch.setattr(am, "measure_matmul_peak", lambda device, dtype, sizes: real_peak(device, dtype, (128,)))
     out = tmp_path / "lab"
-    argv = ["attention", "--strategies", "full,spatial,temporal", "--frames", "2,4", "--grid", "4x4", "--dim", "32",
+    argv = ["attention", "--strategies", "full,temporal", "--frames", "2,4", "--grid", "4x4", "--dim", "32",
             "--heads", "4", "--measure", "--min-run-time", "0.002", "--max-run-time", "0.02", "--out", str(out)]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "median ms" in text and "matmul peak" in text and "scaling exponent" in text
     assert (out / "attention.csv").exists() and (out / "attention.md").exists()
-    assert len(pd.read_csv(out / "attention.csv")) == 6
+    assert len(pd.read_csv(out / "attention.csv")) == 4
 
 
 def test_sweep_command_csv_and_errors(capsys):

@@ -76,6 +76,8 @@ def register(sub) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (cuda when available)")
     p.add_argument("--scope", choices=["core", "module"], default="core",
                    help="what --measure times: the attention core on projected qkv, or the whole module")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads for the sweep (default: torch's; 1 gives steadier numbers on a busy machine)")
     p.add_argument("--breakdown", action="store_true",
                    help="with --measure, profile each configuration once and show the ops that take the time")
     p.add_argument("--memory-cap", type=float, default=None, metavar="GIB",
@@ -132,7 +134,7 @@ def run_sweep_command(args) -> int:
             **({"strategies": tuple(strategies)} if strategies else {}), frames=args.frames, grids=args.grid,
             dim=args.dim, heads=args.heads, batch=args.batch, window=args.window or DEFAULT_WINDOW, impl=args.impl,
             dtype=args.dtype, device=_device(args.device), scope=args.scope, measure=args.measure,
-            breakdown=args.breakdown,
+            breakdown=args.breakdown, threads=args.threads,
             memory_cap_bytes=None if args.memory_cap is None else int(args.memory_cap * 2**30),
             min_run_time=args.min_run_time, max_run_time=args.max_run_time)
         progress = _progress if args.measure and args.format == "table" else None
@@ -178,10 +180,16 @@ def _print_summary(meta) -> None:
               f" on {meta['environment']['threads']} threads")
     fits = [f for f in meta.get("fits", []) if f["analytic_exponent"] is not None]
     if fits:
-        print("scaling exponent vs tokens (analytic FLOPs / measured latency):")
+        print("scaling exponent vs tokens (analytic FLOPs / measured latency); fixed cost per (sequence, head) "
+              "problem and marginal rate where they can be told apart:")
         for f in fits:
             measured = "-" if f["measured_exponent"] is None else f"{f['measured_exponent']:.2f}"
-            print(f"  {f['strategy']:<26} {f['analytic_exponent']:.2f} / {measured}")
+            line = f"  {f['strategy']:<26} {f['analytic_exponent']:.2f} / {measured}"
+            if f.get("fixed_us_per_problem") is not None:
+                rate = f["marginal_gflop_per_s"]
+                line += (f"   fixed {f['fixed_us_per_problem']:.2f} us/problem, marginal "
+                         f"{'-' if rate is None else f'{rate:.1f}'} GFLOP/s (R^2 {f['overhead_fit_r2']:.3f})")
+            print(line)
 
 
 # -- tokens ----------------------------------------------------------------------------------------------------
