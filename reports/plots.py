@@ -1,0 +1,254 @@
+"""Charts for the reports, drawn with matplotlib's Agg backend and returned as ``data:image/png;base64`` URIs.
+
+Figures are built with :class:`matplotlib.figure.Figure` (never pyplot), so no global state leaks between reports.
+Green marks the best run of a metric; intervals are the 95% bootstrap CIs of ``results.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.leaderboard import dimension_column
+from reports.markdown import fmt_number
+
+BLUE, GREEN, GREY = "#2563eb", "#16a34a", "#6b7280"
+STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10,
+         "axes.titleweight": "bold", "axes.edgecolor": "#9ca3af", "axes.labelcolor": "#374151",
+         "xtick.color": "#4b5563", "ytick.color": "#4b5563", "font.family": "DejaVu Sans"}
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def figure_to_data_uri(fig, dpi: int = 110) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    return png_data_uri(buf.getvalue())
+
+
+def png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def file_data_uri(path: str | Path) -> str:
+    """A PNG, JPEG, GIF or SVG file as a ``data:`` URI."""
+    path = Path(path)
+    mime = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+            ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _direction(higher_is_better: bool | None) -> str:
+    return "higher is better" if higher_is_better in (True, None) else "lower is better"
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def metric_runs_chart(leaderboard: pd.DataFrame, metric: str) -> str | None:
+    """One metric across runs: value and 95% CI per run, best on top in green. ``None`` when no run has a value."""
+    import matplotlib
+
+    higher = (leaderboard.attrs.get("higher_is_better") or {}).get(metric, True)
+    sub = leaderboard[leaderboard[metric].apply(_finite)]
+    if sub.empty:
+        return None
+    sub = sub.sort_values(metric, ascending=not higher, kind="stable")
+    n = len(sub)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(5.6, 0.9 + 0.36 * n)
+        ax = fig.add_subplot()
+        y = np.arange(n)[::-1]
+        values = sub[metric].to_numpy(dtype=float)
+        lo = sub.get(f"{metric}_ci95_low", pd.Series(np.nan, index=sub.index)).to_numpy(dtype=float)
+        hi = sub.get(f"{metric}_ci95_high", pd.Series(np.nan, index=sub.index)).to_numpy(dtype=float)
+        best = values == (values.max() if higher else values.min())
+        colors = [GREEN if b else BLUE for b in best]
+        has_ci = np.isfinite(lo) & np.isfinite(hi)
+        err = np.vstack([np.where(has_ci, values - lo, 0), np.where(has_ci, hi - values, 0)])
+        ax.barh(y, values, height=0.55, color=colors, alpha=0.18)
+        ax.errorbar(values, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="#374151", elinewidth=1.2, capsize=3)
+        ax.scatter(values, y, color=colors, zorder=3, s=28)
+        ax.set_yticks(y, [_clip_label(r) for r in sub["run"]])
+        ax.set_title(f"{metric} ({_direction(higher)})", loc="left")
+        ax.grid(axis="x", alpha=0.3)
+        xmax = np.nanmax(np.r_[values, hi[has_ci]])
+        xmin = np.nanmin(np.r_[values, lo[has_ci]])
+        span = (xmax - min(xmin, 0)) or 1.0
+        ax.set_xlim(min(xmin, 0) - 0.02 * span, xmax + 0.22 * span)
+        for yi, v, h in zip(y, values, np.where(has_ci, hi, values)):
+            ax.annotate(fmt_number(v), (h, yi), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8,
+                        color="#111827")
+        return figure_to_data_uri(fig)
+
+
+def _clip_label(text: str, width: int = 30) -> str:
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def dimension_heatmap(leaderboard: pd.DataFrame, metric: str) -> str | None:
+    """Runs by prompt-suite dimensions of one metric; colour = place within the column (green best)."""
+    import matplotlib
+    from matplotlib.colors import LinearSegmentedColormap
+
+    dims = (leaderboard.attrs.get("dimensions") or {}).get(metric) or []
+    cols = [dimension_column(metric, d) for d in dims if dimension_column(metric, d) in leaderboard.columns]
+    if not cols:
+        return None
+    higher = (leaderboard.attrs.get("higher_is_better") or {}).get(metric, True)
+    values = leaderboard[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        return None
+    score = np.full_like(values, np.nan)
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        ok = np.isfinite(col)
+        if ok.sum() == 0:
+            continue
+        span = np.nanmax(col) - np.nanmin(col)
+        # Differences below 0.1% of the column's magnitude are not worth a colour: such columns stay neutral.
+        meaningful = span > 1e-3 * np.nanmax(np.abs(col))
+        rel = (col - np.nanmin(col)) / span if meaningful else np.full_like(col, 0.5)
+        score[:, j] = np.where(ok, rel if higher else 1 - rel, np.nan)
+    n_runs, n_dims = values.shape
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(max(4.0, 1.6 + 0.95 * n_dims), 1.2 + 0.34 * n_runs)
+        ax = fig.add_subplot()
+        # Pastel colours keep the numbers readable.
+        cmap = LinearSegmentedColormap.from_list("soft_rdylgn", ["#fca5a5", "#fef9c3", "#86efac"])
+        rgba = cmap(np.nan_to_num(score, nan=0.5))
+        rgba[~np.isfinite(score)] = (0.95, 0.96, 0.97, 1.0)
+        ax.imshow(rgba, aspect="auto")
+        for i in range(n_runs):
+            for j in range(n_dims):
+                ax.text(j, i, fmt_number(values[i, j]), ha="center", va="center", fontsize=7.5, color="#111827")
+        ax.set_xticks(range(n_dims), [d.replace("_", "\n") for d in dims], fontsize=7.5)
+        ax.set_yticks(range(n_runs), [_clip_label(r) for r in leaderboard["run"]])
+        ax.tick_params(length=0)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        ax.set_title(f"{metric} by dimension ({_direction(higher)}; green = best in column)", loc="left")
+        return figure_to_data_uri(fig)
+
+
+def per_video_chart(per_video: pd.DataFrame, metrics: dict[str, dict[str, Any]]) -> str | None:
+    """One panel per metric of a run: every clip's value (dots), the mean (line) and its 95% CI (band)."""
+    import matplotlib
+
+    names = [m for m in metrics if m in per_video.columns and pd.to_numeric(per_video[m], errors="coerce").notna()
+             .any()]
+    if not names:
+        return None
+    ncols = min(4, len(names))
+    nrows = math.ceil(len(names) / ncols)
+    rng = np.random.default_rng(0)
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(2.7 * ncols + 0.4, 2.3 * nrows)
+        for k, name in enumerate(names):
+            ax = fig.add_subplot(nrows, ncols, k + 1)
+            vals = pd.to_numeric(per_video[name], errors="coerce").dropna().to_numpy(dtype=float)
+            entry = metrics[name]
+            x = rng.uniform(-0.25, 0.25, size=vals.size)
+            ax.scatter(x, vals, s=12, color=BLUE, alpha=0.55, linewidths=0)
+            mean = entry.get("value")
+            if _finite(mean):
+                ax.axhline(float(mean), color="#111827", lw=1.2)
+            ci = entry.get("ci95")
+            if ci and _finite(ci[0]) and _finite(ci[1]):
+                ax.axhspan(float(ci[0]), float(ci[1]), color=GREEN, alpha=0.15, lw=0)
+            ax.set_xlim(-0.6, 0.6)
+            ax.set_xticks([])
+            arrow = "↑" if entry.get("higher_is_better", True) else "↓"
+            ax.set_title(f"{name} {arrow}", loc="left")
+            ax.set_xlabel(f"mean {fmt_number(mean)}, n={entry.get('n', vals.size)}", fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+        return figure_to_data_uri(fig)
+
+
+def group_chart(groups: dict[str, dict[str, Any]], metric: str, higher_is_better: bool, overall: Any = None,
+                what: str = "dimension") -> str | None:
+    """One run's metric by dimension (or category): bars with 95% CIs and the overall value as a dashed line."""
+    import matplotlib
+
+    items = [(g, e) for g, e in sorted(groups.items()) if isinstance(e, dict) and _finite(e.get("value"))]
+    if not items:
+        return None
+    with matplotlib.rc_context(STYLE):
+        fig = _figure(4.6, 0.9 + 0.3 * len(items))
+        ax = fig.add_subplot()
+        y = np.arange(len(items))[::-1]
+        vals = np.array([float(e["value"]) for _, e in items])
+        err = np.array([[v - e["ci95"][0], e["ci95"][1] - v] if e.get("ci95") and _finite(e["ci95"][0])
+                        and _finite(e["ci95"][1]) else [0.0, 0.0] for v, (_, e) in zip(vals, items)]).T
+        ax.barh(y, vals, height=0.6, color=BLUE, alpha=0.75)
+        ax.errorbar(vals, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="#374151", elinewidth=1, capsize=2)
+        if _finite(overall):
+            ax.axvline(float(overall), color="#111827", ls="--", lw=1)
+        ax.set_yticks(y, [f"{g} (n={e.get('n', '?')})" for g, e in items], fontsize=8)
+        ax.set_title(f"{metric} by {what}", loc="left")
+        ax.set_xlabel(_direction(higher_is_better), fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+        return figure_to_data_uri(fig)
+
+
+def quality_cost_chart(df: pd.DataFrame) -> str | None:
+    """The reference DiT's quality-vs-cost scatter via ``reference_models.compare_strategies.plot_quality_vs_cost``
+    (written to a temporary PNG and inlined); ``None`` when it cannot be drawn."""
+    import tempfile
+
+    try:
+        from reference_models.compare_strategies import plot_quality_vs_cost
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = plot_quality_vs_cost(df, Path(tmp) / "quality_vs_cost.png")
+        except (ValueError, KeyError, TypeError):
+            return None
+        return file_data_uri(path)
+
+
+def attention_plots(attention: pd.DataFrame, csv_path: str | Path | None = None) -> list[tuple[str, str]]:
+    """``(caption, data URI)`` of the attention lab's plots: the PNGs written beside ``csv_path`` by
+    ``write_attention_report``, else drawn afresh from the rows into a temporary folder."""
+    import tempfile
+
+    captions = {"attention_cost_vs_frames.png": "Attention cost (and measured latency) as frames grow",
+                "attention_latency_vs_tokens.png": "Measured latency against tokens, log-log"}
+    if csv_path is not None:
+        found = [(cap, file_data_uri(Path(csv_path).parent / name)) for name, cap in captions.items()
+                 if (Path(csv_path).parent / name).exists()]
+        if found:
+            return found
+    try:
+        from metrics.attention_measure import write_attention_report
+    except ImportError:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            paths = write_attention_report(attention, tmp)
+        except (ValueError, KeyError, TypeError):
+            return []
+        return [(captions.get(p.name, p.stem), file_data_uri(p)) for p in paths.values()
+                if p.suffix.lower() == ".png"]
+
+
+__all__ = [
+    "attention_plots", "dimension_heatmap", "figure_to_data_uri", "file_data_uri", "group_chart",
+    "metric_runs_chart", "per_video_chart", "png_data_uri", "quality_cost_chart",
+]
