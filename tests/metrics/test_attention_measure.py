@@ -155,8 +155,12 @@ def test_measured_sweep_rows_are_complete_and_consistent(measured):
     result = measured
     assert len(result.rows) == 6
     peak = result.meta["matmul_peak"]["float32"]["flops_per_s"]
+    probes = result.meta["matmul_peak_probes"]["float32"]
+    assert len(probes) == 4 and max(probes) == pytest.approx(peak / 1e9, abs=0.01)  # before, 2 between, after
     for r in result.rows:
         assert r["status"] == "ok"
+        assert r["latency_min_s"] <= r["latency_median_s"]
+        assert r["fraction_of_peak_best"] == pytest.approx(r["flops"] / r["latency_min_s"] / peak)
         assert r["latency_median_s"] > 0 and r["latency_iqr_s"] >= 0 and r["latency_runs"] >= 1
         assert r["achieved_flops_per_s"] == pytest.approx(r["flops"] / r["latency_median_s"])
         assert r["fraction_of_peak"] == pytest.approx(r["achieved_flops_per_s"] / peak)
@@ -221,7 +225,8 @@ def test_report_of_analytic_rows_has_no_latency_plot(tmp_path):
 
 def test_sweep_command_measures_and_writes(tmp_path, capsys, monkeypatch):
     real_peak = am.measure_matmul_peak
-    monkeypatch.setattr(am, "measure_matmul_peak", lambda device, dtype, sizes: real_peak(device, dtype, (128,)))
+    monkeypatch.setattr(am, "measure_matmul_peak",
+                        lambda device, dtype, sizes, **kw: real_peak(device, dtype, (128,), **kw))
     out = tmp_path / "lab"
     argv = ["attention", "--strategies", "full,temporal", "--frames", "2,4", "--grid", "4x4", "--dim", "32",
             "--heads", "4", "--measure", "--min-run-time", "0.002", "--max-run-time", "0.02", "--out", str(out)]
