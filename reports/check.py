@@ -229,7 +229,7 @@ def check_markdown(outcome: CheckOutcome) -> str:
     parts = ["### vbench-lite check", ""]
     if outcome.new_path or outcome.baseline_path:
         parts += [f"`{outcome.new_path}` against baseline `{outcome.baseline_path}`", ""]
-    parts += [verdict, "", markdown_table(header, cells), ""]
+    parts += [verdict, "", markdown_table(header, cells, ["l", "l", "r", "r", "r", "r", "l"]), ""]
     rule = ("a metric regresses when it is worse than the baseline by more than its tolerance **and** its 95% CI "
             "excludes the baseline value" if outcome.ci_aware else
             "a metric regresses when it is worse than the baseline by more than its tolerance")
@@ -239,8 +239,7 @@ def check_markdown(outcome: CheckOutcome) -> str:
 
 
 def _signed(x: float) -> str:
-    text = _fmt(abs(x))
-    return ("+" if x >= 0 else "-") + text
+    return "0" if x == 0 else ("+" if x > 0 else "-") + _fmt(abs(x))
 
 
 # -- the command ---------------------------------------------------------------------------------------------------

@@ -56,25 +56,28 @@ def filmstrip_jpeg(path: str | os.PathLike, num_frames: int = 4, max_height: int
 
 def filmstrip_data_uri(path: str | os.PathLike, num_frames: int = 4, max_height: int = 128
                        ) -> dict[str, Any]:
-    """``{"src", "width", "height"}`` for an ``<img>``, or ``{"error": one line}`` when the clip cannot be read."""
+    """``{"src", "width", "height", "error"}`` for an ``<img>``; ``src`` is ``None`` and ``error`` one line when the
+    clip cannot be read."""
     try:
         jpeg, width, height = filmstrip_jpeg(path, num_frames, max_height)
     except VbenchError as exc:
-        return {"error": str(exc)}
+        return no_filmstrip(str(exc))
     except Exception as exc:  # a report must not die on one odd file
-        return {"error": f"{path}: {type(exc).__name__}: {exc}"}
+        return no_filmstrip(f"{path}: {type(exc).__name__}: {exc}")
     return {"src": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii"), "width": width,
-            "height": height}
+            "height": height, "error": ""}
+
+
+def no_filmstrip(error: str) -> dict[str, Any]:
+    return {"src": None, "width": 0, "height": 0, "error": error}
 
 
 def clip_path(run_dir: str | os.PathLike, row: dict[str, Any]) -> Path | None:
-    """The file of one ``per_video.csv`` row: ``path`` when it is absolute, else ``RUN/clips/<prompt_id>/<sample>.*``,
-    else ``path`` relative to the run's parent or the current folder. ``None`` when none exists."""
+    """The file of one ``per_video.csv`` row: ``RUN/clips/<prompt_id>/<sample>.*`` (a moved or copied run folder
+    still finds its own clips), else ``path`` as recorded (absolute, or relative to the run's parent or the current
+    folder). ``None`` when none exists."""
     run_dir = Path(run_dir)
-    recorded = Path(str(row.get("path") or ""))
     candidates: list[Path] = []
-    if str(recorded) not in ("", ".") and recorded.is_absolute():
-        candidates.append(recorded)
     pid, sample = str(row.get("prompt_id") or ""), row.get("sample")
     if pid and sample is not None and str(sample) != "":
         try:
@@ -83,12 +86,13 @@ def clip_path(run_dir: str | os.PathLike, row: dict[str, Any]) -> Path | None:
             stem = str(sample)
         folder = run_dir / "clips" / pid
         candidates += [folder / f"{stem}{s}" for s in VIDEO_SUFFIXES] + [folder / stem]
-    if str(recorded) not in ("", ".") and not recorded.is_absolute():
-        candidates += [run_dir.parent / recorded, recorded]
+    recorded = Path(str(row.get("path") or ""))
+    if str(recorded) not in ("", "."):
+        candidates += [recorded] if recorded.is_absolute() else [run_dir.parent / recorded, recorded]
     for c in candidates:
         if c.exists():
             return c
     return None
 
 
-__all__ = ["clip_path", "encode_jpeg", "filmstrip_data_uri", "filmstrip_jpeg", "tile_frames"]
+__all__ = ["clip_path", "encode_jpeg", "filmstrip_data_uri", "filmstrip_jpeg", "no_filmstrip", "tile_frames"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reports import plots
-from reports.filmstrip import clip_path, filmstrip_data_uri
+from reports.filmstrip import clip_path, filmstrip_data_uri, no_filmstrip
 from reports.leaderboard import leaderboard_metrics
 from reports.markdown import arrow, attention_cells, fmt_interval, fmt_number, fmt_rank
 from reports.tables import Run, dimension_table, value_columns
@@ -84,7 +84,7 @@ def _clip_values(row: dict[str, Any], columns: Sequence[str], directions: dict[s
 def _clip_card(run: Run, row: dict[str, Any], columns: Sequence[str], directions: dict[str, bool], *,
                heading: str, meta: str, max_height: int) -> dict[str, Any]:
     path = clip_path(run.path, row)
-    img = filmstrip_data_uri(path, max_height=max_height) if path else {"error": "clip file not found"}
+    img = filmstrip_data_uri(path, max_height=max_height) if path else no_filmstrip("clip file not found")
     failed = str(row.get("status", "ok")) != "ok"
     return {"heading": heading, "meta": meta, "img": img, "alt": f"frames of {row.get('text', '')}",
             "vals": _clip_values(row, columns, directions), "failed": failed,
@@ -226,7 +226,7 @@ def _comparison_prompts(runs: Sequence[Run], max_prompts: int, strip_height: int
         for run in runs:
             row = per_run.get(run.name, {}).get(pid)
             if row is None:
-                clips.append({"heading": run.name, "meta": "", "img": {"error": "no clip for this prompt"},
+                clips.append({"heading": run.name, "meta": "", "img": no_filmstrip("no clip for this prompt"),
                               "alt": "", "vals": [], "failed": True, "error": ""})
                 continue
             pv = run.per_video

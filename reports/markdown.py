@@ -69,9 +69,14 @@ def fmt_interval(value: Any, low: Any = None, high: Any = None) -> str:
     return f"{text} [{fmt_number(lo)}, {fmt_number(hi)}]"
 
 
+def md_text(text: Any) -> str:
+    """User text (prompts, run names, errors) made inert in Markdown: one line, no raw HTML tags."""
+    return " ".join(str(text).split()).replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cell(text: Any) -> str:
-    """Markdown-safe cell: no newlines, escaped pipes."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Markdown-safe cell: one line, no raw HTML, escaped pipes."""
+    return md_text(text).replace("|", "\\|")
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str] | None = None) -> str:
@@ -143,7 +148,7 @@ def run_summary_lines(run: Run) -> list[str]:
 
 def run_markdown(run: Run) -> str:
     """The Markdown report of one run: summary, metrics, dimensions, categories, failures."""
-    parts = [f"# vbench-lite report: {run.name}", "", *run_summary_lines(run), "", "## Metrics", ""]
+    parts = [f"# vbench-lite report: {md_text(run.name)}", "", *run_summary_lines(run), "", "## Metrics", ""]
     rows = []
     for name, entry in run.metrics.items():
         ci = entry.get("ci95") or [None, None]
@@ -199,9 +204,9 @@ def failures_markdown(run: Run, most: int = 50) -> list[str]:
 def comparison_markdown(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title: str,
                         attention: pd.DataFrame | None = None, quality_cost: pd.DataFrame | None = None,
                         notes: Sequence[str] = ()) -> str:
-    parts = [f"# {title}", ""]
+    parts = [f"# {md_text(title)}", ""]
     for note in [*notes, *leaderboard.attrs.get("notes", [])]:
-        parts.append(f"> note: {note}")
+        parts.append(f"> note: {md_text(note)}")
     if notes or leaderboard.attrs.get("notes"):
         parts.append("")
     parts += ["## Leaderboard", "", "Each metric: mean [95% bootstrap CI]; ↑ higher is better, ↓ lower is better. "
@@ -217,7 +222,7 @@ def comparison_markdown(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title
         parts += ["## Quality versus cost", "", frame_markdown(quality_cost.reset_index()), ""]
     parts += ["## Runs", ""]
     for run in runs:
-        parts += [f"### {run.name}", "", f"- Folder: `{run.path}`", *run_summary_lines(run), ""]
+        parts += [f"### {md_text(run.name)}", "", f"- Folder: `{run.path}`", *run_summary_lines(run), ""]
     return "\n".join(parts)
 
 
@@ -250,6 +255,6 @@ def attention_cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]]] | Non
 
 __all__ = [
     "arrow", "attention_cells", "attention_markdown", "comparison_markdown", "dimension_markdown", "fmt_interval",
-    "fmt_number", "fmt_rank", "frame_markdown", "leaderboard_markdown", "markdown_table", "run_markdown",
+    "fmt_number", "fmt_rank", "frame_markdown", "leaderboard_markdown", "markdown_table", "md_text", "run_markdown",
     "run_summary_lines",
 ]

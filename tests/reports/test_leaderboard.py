@@ -1,0 +1,185 @@
+"""Leaderboard: competition ranks against a hand-written loop, direction, ties, missing values, mean rank,
+per-dimension columns, comparability refusals, and the `leaderboard` command on real runs."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pandas as pd
+import pytest
+
+from reports.leaderboard import build_leaderboard, check_comparable, dimension_column, rank_values
+from reports.tables import load_run, load_runs
+from tests.reports.conftest import SUITE, metric_entry, results_dict, write_results
+from vbench_lite.cli import main
+from vbench_lite.types import VbenchError
+
+
+def loop_ranks(values, higher_is_better):
+    """Reference: rank = 1 + number of runs strictly better; runs without a value share the place after all
+    runs that have one."""
+    present = [v for v in values if v is not None and not math.isnan(v)]
+    out = []
+    for v in values:
+        if v is None or math.isnan(v):
+            out.append(len(present) + 1)
+        else:
+            out.append(1 + sum(1 for w in present if (w > v if higher_is_better else w < v)))
+    return out
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_rank_values_matches_loop_on_random_values_with_ties_and_nans(higher):
+    rng = random.Random(7)
+    for _ in range(50):
+        n = rng.randint(1, 9)
+        values = [rng.choice([float("nan"), *[float(rng.randint(0, 4)) for _ in range(4)]]) for _ in range(n)]
+        got = rank_values(pd.Series(values), higher).tolist()
+        assert got == loop_ranks(values, higher), values
+
+
+def test_rank_values_closed_forms():
+    assert rank_values(pd.Series([3.0, 1.0, 2.0]), True).tolist() == [1, 3, 2]
+    assert rank_values(pd.Series([3.0, 1.0, 2.0]), False).tolist() == [3, 1, 2]
+    assert rank_values(pd.Series([1.0, 1.0, 0.5]), True).tolist() == [1, 1, 3]  # "1224" ties
+    assert rank_values(pd.Series([float("nan"), 1.0, float("nan")]), True).tolist() == [2, 1, 2]
+
+
+def _three_runs(tmp_path):
+    dims = {"color": {"value": 0.5, "ci95": [0.4, 0.6], "n": 4}, "motion": {"value": 0.25, "ci95": None, "n": 1}}
+    runs = {
+        "alpha": {"clip": metric_entry(0.30, [0.28, 0.32], by_dimension=dims), "fvd": metric_entry(120.0, None,
+                                                                                                   higher=False)},
+        "beta": {"clip": metric_entry(0.32, [0.30, 0.34]), "fvd": metric_entry(80.0, None, higher=False)},
+        "gamma": {"clip": metric_entry(0.30, [0.29, 0.31])},  # ties alpha on clip, has no FVD
+    }
+    return [write_results(tmp_path / name, results_dict(m)) for name, m in runs.items()]
+
+
+def test_leaderboard_ranks_intervals_and_mean_rank(tmp_path):
+    board = build_leaderboard(load_runs(_three_runs(tmp_path)))
+    by_run = board.set_index("run")
+    # clip (higher better): beta 1, alpha and gamma tie at 2; fvd (lower better): beta 1, alpha 2, gamma missing 3
+    assert by_run["clip_rank"].to_dict() == {"beta": 1, "alpha": 2, "gamma": 2}
+    assert by_run["fvd_rank"].to_dict() == {"beta": 1, "alpha": 2, "gamma": 3}
+    assert by_run["mean_rank"].to_dict() == {"beta": 1.0, "alpha": 2.0, "gamma": 2.5}
+    assert board["run"].tolist() == ["beta", "alpha", "gamma"]
+    assert board["rank"].tolist() == [1, 2, 3]
+    assert by_run.loc["alpha", "clip_ci95_low"] == 0.28 and by_run.loc["alpha", "clip_ci95_high"] == 0.32
+    assert by_run.loc["alpha", "clip_n"] == 8
+    assert math.isnan(by_run.loc["beta", "fvd_ci95_low"])
+    assert math.isnan(by_run.loc["gamma", "fvd"])
+    # per-dimension columns carry by_dimension values; runs without them are NaN
+    assert by_run.loc["alpha", dimension_column("clip", "color")] == 0.5
+    assert by_run.loc["alpha", "clip[motion]"] == 0.25
+    assert math.isnan(by_run.loc["beta", "clip[color]"])
+    assert board.attrs["higher_is_better"] == {"clip": True, "fvd": False}
+    assert list(board.columns[:8]) == ["run", "rank", "mean_rank", "generator", "suite", "suite_sha256", "videos",
+                                       "failed_videos"]
+
+
+def test_leaderboard_metrics_subset_and_unknown(tmp_path):
+    runs = load_runs(_three_runs(tmp_path))
+    board = build_leaderboard(runs, metrics=["fvd"])
+    assert board["run"].tolist() == ["beta", "alpha", "gamma"] and "clip" not in board.columns
+    with pytest.raises(VbenchError, match="no run has metric.*nope"):
+        build_leaderboard(runs, metrics=["nope"])
+
+
+def test_all_missing_metric_does_not_count_in_mean_rank(tmp_path):
+    a = write_results(tmp_path / "a", results_dict({"clip": metric_entry(0.3), "fvd": metric_entry(None)}))
+    b = write_results(tmp_path / "b", results_dict({"clip": metric_entry(0.2), "fvd": metric_entry(None)}))
+    board = build_leaderboard(load_runs([a, b])).set_index("run")
+    assert board["mean_rank"].to_dict() == {"a": 1.0, "b": 2.0}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"suite": {**SUITE, "sha256": "b" * 64}}, "suite sha256"),
+    ({"suite": {**SUITE, "name": "standard"}}, "suite name"),
+    ({"protocols": {"fvd_protocol_hash": "p2"}}, "provenance.protocols.fvd_protocol_hash"),
+    ({"weights": {"i3d_weights_sha256": "w2"}}, "provenance.weights.i3d_weights_sha256"),
+])
+def test_mixed_runs_refused_with_one_line_naming_runs_and_field(tmp_path, change, field):
+    base = {"protocols": {"fvd_protocol_hash": "p1"}, "weights": {"i3d_weights_sha256": "w1"}}
+    a = write_results(tmp_path / "run_a", results_dict({"fvd": metric_entry(1.0, higher=False)}, **base))
+    b = write_results(tmp_path / "run_b", results_dict({"fvd": metric_entry(2.0, higher=False)}, **{**base, **change}))
+    runs = load_runs([a, b])
+    with pytest.raises(VbenchError) as err:
+        build_leaderboard(runs)
+    msg = str(err.value)
+    assert "\n" not in msg and "'run_a'" in msg and "'run_b'" in msg and field in msg and "--allow-mixed" in msg
+    board = build_leaderboard(runs, allow_mixed=True)
+    assert len(board) == 2 and any(field in note for note in board.attrs["notes"])
+
+
+def test_weights_of_different_metrics_do_not_conflict(tmp_path):
+    a = write_results(tmp_path / "a", results_dict({"x": metric_entry(1.0)}, weights={"i3d_weights_sha256": "w"}))
+    b = write_results(tmp_path / "b", results_dict({"x": metric_entry(2.0)}, weights={"clip:sha256": "c"}))
+    assert check_comparable(load_runs([a, b])) == []
+
+
+def test_conflicting_directions_are_refused(tmp_path):
+    a = write_results(tmp_path / "a", results_dict({"x": metric_entry(1.0, higher=True)}))
+    b = write_results(tmp_path / "b", results_dict({"x": metric_entry(2.0, higher=False)}))
+    with pytest.raises(VbenchError, match="direction of x"):
+        build_leaderboard(load_runs([a, b]))
+
+
+def test_same_folder_names_fall_back_to_generator_labels(tmp_path):
+    blur = {"name": "synthetic", "args": {"defect": "blur"}}
+    a = write_results(tmp_path / "one" / "RUN", results_dict({"x": metric_entry(1.0)}, generator=blur))
+    b = write_results(tmp_path / "two" / "RUN", results_dict({"x": metric_entry(2.0)}))
+    c = write_results(tmp_path / "three" / "RUN", results_dict({"x": metric_entry(3.0)}))
+    names = [r.name for r in load_runs([a, b, c])]
+    assert names == ["synthetic(defect=blur)", "synthetic #1", "synthetic #2"]
+    assert load_run(a / "results.json").name == "RUN"
+
+
+# -- the command, on real runs ----------------------------------------------------------------------------------------
+def test_leaderboard_command_on_real_runs(real_runs, tmp_path, capsys):
+    out = tmp_path / "lb.csv"
+    html, md = tmp_path / "lb.html", tmp_path / "lb.md"
+    code = main(["leaderboard", str(real_runs["clean"]), str(real_runs["noisy"]), "--out", str(out),
+                 "--html", str(html), "--md", str(md)])
+    assert code == 0
+    board = pd.read_csv(out)
+    assert sorted(board["run"]) == ["clean", "noisy"]
+    clean = load_run(real_runs["clean"]).results["metrics"]
+    row = board.set_index("run").loc["clean"]
+    for metric, entry in clean.items():
+        assert row[metric] == pytest.approx(entry["value"], rel=1e-12, abs=1e-15)
+        assert row[f"{metric}_ci95_low"] == pytest.approx(entry["ci95"][0], rel=1e-12, abs=1e-15)
+        assert row[f"{metric}_n"] == entry["n"]
+        for dim, sub in entry.get("by_dimension", {}).items():
+            assert row[f"{metric}[{dim}]"] == pytest.approx(sub["value"], rel=1e-12, abs=1e-15)
+    # the exact renderer warps better (lower warping error) than its noisy variant
+    assert row["warping_error_rank"] == 1
+    assert "| rank | run |" in capsys.readouterr().out
+    assert html.read_text().startswith("<!DOCTYPE html>") and md.read_text().startswith("# vbench-lite leaderboard")
+
+
+def test_leaderboard_command_refuses_mixed_suites(real_runs, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    res = load_run(real_runs["noisy"]).results
+    res["suite"]["sha256"] = "0" * 64
+    write_results(other, res)
+    code = main(["leaderboard", str(real_runs["clean"]), str(other), "--out", str(tmp_path / "x.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "'clean'" in err and "'other'" in err and "suite sha256" in err
+    assert not (tmp_path / "x.csv").exists()
+    assert main(["leaderboard", str(real_runs["clean"]), str(other), "--out", str(tmp_path / "x.csv"),
+                 "--allow-mixed"]) == 0
+
+
+def test_leaderboard_command_bad_input_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "results.json").write_text("{not json")
+    assert main(["leaderboard", str(bad), "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "results.json" in err and "invalid JSON" in err
+    assert main(["leaderboard", str(tmp_path / "missing"), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
