@@ -18,7 +18,7 @@ import pandas as pd
 from reports import plots
 from reports.filmstrip import clip_path, filmstrip_data_uri, no_filmstrip
 from reports.leaderboard import leaderboard_metrics
-from reports.markdown import arrow, attention_cells, fmt_interval, fmt_number, fmt_rank
+from reports.markdown import arrow, attention_cells, fmt_interval, fmt_number, fmt_rank, quality_cost_flat
 from reports.tables import Run, dimension_table, value_columns
 from vbench_lite.results import now_iso
 
@@ -112,8 +112,12 @@ def run_html(run: Run, *, max_clips: int = 120, strip_height: int = 128, notes: 
                 "direction": "higher is better" if e.get("higher_is_better", True) else "lower is better",
                 "value": fmt_number(e.get("value")),
                 "ci": f"[{fmt_number(e['ci95'][0])}, {fmt_number(e['ci95'][1])}]" if e.get("ci95") else "-",
-                "n": e.get("n", ""), "settings": json.dumps(e.get("settings") or {}, sort_keys=True)}
+                "n": e.get("n", "")}
                for m, e in run.metrics.items() if isinstance(e, dict)]
+    settings: dict[str, list[str]] = {}  # one block per distinct settings, naming the metrics that share it
+    for m, e in run.metrics.items():
+        if isinstance(e, dict) and e.get("settings"):
+            settings.setdefault(json.dumps(e["settings"], indent=2, sort_keys=True), []).append(m)
     stats = [("generator", run.generator, True),
              ("suite", f"{suite.get('name', '-')} {suite.get('version', '')}".strip(), True),
              ("videos scored", f"{counts.get('scored_videos', '?')} / {counts.get('videos', '?')}", False),
@@ -126,7 +130,7 @@ def run_html(run: Run, *, max_clips: int = 120, strip_height: int = 128, notes: 
         if isinstance(e, dict) and e.get("by_dimension"):
             uri = plots.group_chart(e["by_dimension"], m, bool(e.get("higher_is_better", True)), e.get("value"))
             if uri:
-                dimension_charts.append((f"{m} by dimension", uri))
+                dimension_charts.append(("", uri))
     cat = dimension_table([run], "by_category")
     category_table = None
     if not cat.empty:
@@ -159,7 +163,8 @@ def run_html(run: Run, *, max_clips: int = 120, strip_height: int = 128, notes: 
     toc += [("clips", "Clips"), ("provenance", "Provenance")]
     return render("run.html.j2", title=f"vbench-lite report: {run.name}",
                   subtitle=f"{run.generator} on suite {suite.get('name', '?')}", toc=toc, stats=stats,
-                  metrics=metrics, per_video_chart=per_video_chart, dimension_charts=dimension_charts,
+                  metrics=metrics, settings=[(", ".join(names), text) for text, names in settings.items()],
+                  per_video_chart=per_video_chart, dimension_charts=dimension_charts,
                   category_table=category_table, failures=failures, clips=clips, clips_note=clips_note,
                   provenance_items=provenance_items(run), notes=list(notes))
 
@@ -197,7 +202,7 @@ def _attention_context(attention: pd.DataFrame | None, csv_path: Path | None) ->
 def _quality_cost_context(df: pd.DataFrame | None) -> dict[str, Any] | None:
     if df is None or df.empty:
         return None
-    flat = df.reset_index() if df.index.name or not isinstance(df.index, pd.RangeIndex) else df
+    flat = quality_cost_flat(df)
     table = ([str(c) for c in flat.columns],
              [[fmt_number(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else
                ("-" if v is None else v) for v in row] for row in flat.itertuples(index=False)])

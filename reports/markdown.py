@@ -219,11 +219,28 @@ def comparison_markdown(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title
     if attention is not None and not attention.empty:
         parts += ["## Attention cost", "", attention_markdown(attention), ""]
     if quality_cost is not None and not quality_cost.empty:
-        parts += ["## Quality versus cost", "", frame_markdown(quality_cost.reset_index()), ""]
+        parts += ["## Quality versus cost", "", frame_markdown(quality_cost_flat(quality_cost)), ""]
     parts += ["## Runs", ""]
     for run in runs:
         parts += [f"### {md_text(run.name)}", "", f"- Folder: `{run.path}`", *run_summary_lines(run), ""]
     return "\n".join(parts)
+
+
+def quality_cost_flat(df: pd.DataFrame) -> pd.DataFrame:
+    """A quality-vs-cost table with its index as a column and the quality (metric) columns right after it, then the
+    headline costs, then the rest."""
+    flat = df.reset_index() if df.index.name or not isinstance(df.index, pd.RangeIndex) else df.copy()
+    headline = ["gflops_per_clip", "latency_ms_per_clip", "params", "tokens"]
+    try:
+        from reference_models.compare_strategies import COST_COLUMNS as cost_columns
+    except ImportError:
+        cost_columns = (*headline, "config", "forward_flops", "attention_core_flops", "sampler_steps",
+                        "flops_per_clip", "threads")
+    key = list(flat.columns[:1])
+    quality = [c for c in flat.columns[1:] if c not in cost_columns]
+    costs = [c for c in headline if c in flat.columns] + [c for c in flat.columns[1:] if c in cost_columns
+                                                          and c not in headline]
+    return flat[key + quality + costs]
 
 
 def frame_markdown(df: pd.DataFrame) -> str:
@@ -255,6 +272,6 @@ def attention_cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]]] | Non
 
 __all__ = [
     "arrow", "attention_cells", "attention_markdown", "comparison_markdown", "dimension_markdown", "fmt_interval",
-    "fmt_number", "fmt_rank", "frame_markdown", "leaderboard_markdown", "markdown_table", "md_text", "run_markdown",
-    "run_summary_lines",
+    "fmt_number", "fmt_rank", "frame_markdown", "leaderboard_markdown", "markdown_table", "md_text",
+    "quality_cost_flat", "run_markdown", "run_summary_lines",
 ]

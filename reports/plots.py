@@ -59,6 +59,43 @@ def _finite(x: Any) -> bool:
         return False
 
 
+def _dot_whisker(ax, labels: list[str], values: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 highlight: np.ndarray) -> None:
+    """Rows of value dots with 95% CI whiskers on a zoomed axis (bars from zero would hide differences between
+    values near 1); highlighted rows in green, each value written beside its whisker."""
+    from matplotlib.ticker import MaxNLocator
+
+    y = np.arange(len(values))[::-1]
+    has_ci = np.isfinite(lo) & np.isfinite(hi)
+    err = np.vstack([np.where(has_ci, values - lo, 0), np.where(has_ci, hi - values, 0)])
+    colors = [GREEN if h else BLUE for h in highlight]
+    for yi in y:
+        ax.axhline(yi, color="#e5e7eb", lw=0.8, zorder=0)
+    ax.errorbar(values, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="#374151", elinewidth=1.2, capsize=3)
+    ax.scatter(values, y, color=colors, zorder=3, s=34)
+    ax.set_yticks(y, labels)
+    for label, h in zip(ax.get_yticklabels(), highlight):
+        if h:
+            label.set_color(GREEN)
+            label.set_fontweight("bold")
+    ax.grid(axis="x", alpha=0.3)
+    ax.tick_params(axis="y", length=0)
+    xmax = np.nanmax(np.r_[values, hi[has_ci]])
+    xmin = np.nanmin(np.r_[values, lo[has_ci]])
+    span = (xmax - xmin) or max(abs(xmax), 1e-12)
+    ax.set_xlim(xmin - 0.08 * span, xmax + 0.25 * span)
+    ax.ticklabel_format(axis="x", useOffset=False)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    for yi, v, right in zip(y, values, np.where(has_ci, hi, values)):
+        ax.annotate(fmt_number(v), (right, yi), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8,
+                    color="#111827")
+
+
+def _column(df: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float) if name in df.columns else \
+        np.full(len(df), np.nan)
+
+
 def metric_runs_chart(leaderboard: pd.DataFrame, metric: str) -> str | None:
     """One metric across runs: value and 95% CI per run, best on top in green. ``None`` when no run has a value."""
     import matplotlib
@@ -68,31 +105,14 @@ def metric_runs_chart(leaderboard: pd.DataFrame, metric: str) -> str | None:
     if sub.empty:
         return None
     sub = sub.sort_values(metric, ascending=not higher, kind="stable")
-    n = len(sub)
+    values = _column(sub, metric)
     with matplotlib.rc_context(STYLE):
-        fig = _figure(5.6, 0.9 + 0.36 * n)
+        fig = _figure(5.6, 0.9 + 0.36 * len(sub))
         ax = fig.add_subplot()
-        y = np.arange(n)[::-1]
-        values = sub[metric].to_numpy(dtype=float)
-        lo = sub.get(f"{metric}_ci95_low", pd.Series(np.nan, index=sub.index)).to_numpy(dtype=float)
-        hi = sub.get(f"{metric}_ci95_high", pd.Series(np.nan, index=sub.index)).to_numpy(dtype=float)
         best = values == (values.max() if higher else values.min())
-        colors = [GREEN if b else BLUE for b in best]
-        has_ci = np.isfinite(lo) & np.isfinite(hi)
-        err = np.vstack([np.where(has_ci, values - lo, 0), np.where(has_ci, hi - values, 0)])
-        ax.barh(y, values, height=0.55, color=colors, alpha=0.18)
-        ax.errorbar(values, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="#374151", elinewidth=1.2, capsize=3)
-        ax.scatter(values, y, color=colors, zorder=3, s=28)
-        ax.set_yticks(y, [_clip_label(r) for r in sub["run"]])
+        _dot_whisker(ax, [_clip_label(r) for r in sub["run"]], values, _column(sub, f"{metric}_ci95_low"),
+                     _column(sub, f"{metric}_ci95_high"), best)
         ax.set_title(f"{metric} ({_direction(higher)})", loc="left")
-        ax.grid(axis="x", alpha=0.3)
-        xmax = np.nanmax(np.r_[values, hi[has_ci]])
-        xmin = np.nanmin(np.r_[values, lo[has_ci]])
-        span = (xmax - min(xmin, 0)) or 1.0
-        ax.set_xlim(min(xmin, 0) - 0.02 * span, xmax + 0.22 * span)
-        for yi, v, h in zip(y, values, np.where(has_ci, hi, values)):
-            ax.annotate(fmt_number(v), (h, yi), xytext=(5, 0), textcoords="offset points", va="center", fontsize=8,
-                        color="#111827")
         return figure_to_data_uri(fig)
 
 
@@ -164,7 +184,7 @@ def per_video_chart(per_video: pd.DataFrame, metrics: dict[str, dict[str, Any]])
             vals = pd.to_numeric(per_video[name], errors="coerce").dropna().to_numpy(dtype=float)
             entry = metrics[name]
             x = rng.uniform(-0.25, 0.25, size=vals.size)
-            ax.scatter(x, vals, s=12, color=BLUE, alpha=0.55, linewidths=0)
+            ax.scatter(x, vals, s=14, color=BLUE, alpha=0.7, linewidths=0)
             mean = entry.get("value")
             if _finite(mean):
                 ax.axhline(float(mean), color="#111827", lw=1.2)
@@ -182,27 +202,25 @@ def per_video_chart(per_video: pd.DataFrame, metrics: dict[str, dict[str, Any]])
 
 def group_chart(groups: dict[str, dict[str, Any]], metric: str, higher_is_better: bool, overall: Any = None,
                 what: str = "dimension") -> str | None:
-    """One run's metric by dimension (or category): bars with 95% CIs and the overall value as a dashed line."""
+    """One run's metric by dimension (or category): values with 95% CIs, the overall value as a dashed line."""
     import matplotlib
 
     items = [(g, e) for g, e in sorted(groups.items()) if isinstance(e, dict) and _finite(e.get("value"))]
     if not items:
         return None
+    values = np.array([float(e["value"]) for _, e in items])
+    ci = [e.get("ci95") if isinstance(e.get("ci95"), (list, tuple)) else (None, None) for _, e in items]
+    lo = np.array([float(c[0]) if _finite(c[0]) else np.nan for c in ci])
+    hi = np.array([float(c[1]) if _finite(c[1]) else np.nan for c in ci])
     with matplotlib.rc_context(STYLE):
-        fig = _figure(4.6, 0.9 + 0.3 * len(items))
+        fig = _figure(4.8, 0.9 + 0.32 * len(items))
         ax = fig.add_subplot()
-        y = np.arange(len(items))[::-1]
-        vals = np.array([float(e["value"]) for _, e in items])
-        err = np.array([[v - e["ci95"][0], e["ci95"][1] - v] if e.get("ci95") and _finite(e["ci95"][0])
-                        and _finite(e["ci95"][1]) else [0.0, 0.0] for v, (_, e) in zip(vals, items)]).T
-        ax.barh(y, vals, height=0.6, color=BLUE, alpha=0.75)
-        ax.errorbar(vals, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="#374151", elinewidth=1, capsize=2)
+        _dot_whisker(ax, [f"{g} (n={e.get('n', '?')})" for g, e in items], values, lo, hi,
+                     np.zeros(len(items), dtype=bool))
         if _finite(overall):
             ax.axvline(float(overall), color="#111827", ls="--", lw=1)
-        ax.set_yticks(y, [f"{g} (n={e.get('n', '?')})" for g, e in items], fontsize=8)
         ax.set_title(f"{metric} by {what}", loc="left")
         ax.set_xlabel(_direction(higher_is_better), fontsize=8)
-        ax.grid(axis="x", alpha=0.3)
         return figure_to_data_uri(fig)
 
 
