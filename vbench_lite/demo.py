@@ -36,7 +36,9 @@ class DemoSettings:
     with_dit: bool = True
     with_attention: bool = True
     attention_frames: tuple[int, ...] = (4, 8, 16, 32)
-    attention_grid: tuple[int, int] = (8, 8)
+    attention_grid: tuple[int, int] = (16, 16)
+    attention_dim: int = 256
+    attention_heads: int = 4
 
 
 @dataclass
@@ -177,17 +179,15 @@ def _generate_and_score(run_dir: Path, gen_name: str, gen_args: dict[str, str], 
 
 
 def _attention(out: Path, settings: DemoSettings, console, outcome) -> Path | None:
-    try:
-        from metrics.attention_measure import demo_sweep
+    from metrics.attention_measure import SweepSettings, run_sweep, write_attention_report
 
-        csv_path = demo_sweep(out / "attention", frames=settings.attention_frames, grid=settings.attention_grid)
-        console.print(f"attention sweep: {csv_path}")
-        return Path(csv_path)
-    except ImportError as exc:
-        outcome.notes.append(f"attention comparison unavailable: {exc}")
-    except VbenchError as exc:
-        outcome.notes.append(f"attention comparison failed: {exc}")
-    return None
+    sweep = SweepSettings(frames=settings.attention_frames,  # every strategy of reference_models.attention
+                          grids=(settings.attention_grid,), dim=settings.attention_dim, heads=settings.attention_heads,
+                          measure=True, min_run_time=0.02, max_run_time=0.3)
+    result = run_sweep(sweep)
+    paths = write_attention_report(result.rows, out / "attention", meta=result.meta)
+    console.print(f"attention sweep: {len(result.rows)} configurations -> {paths['csv']}")
+    return Path(paths["csv"])
 
 
 def _quality_cost(outcome: DemoOutcome, console):
