@@ -1,0 +1,175 @@
+"""Quality versus cost of the reference video DiT's attention strategies.
+
+Cost, per strategy, of one clip at the model's native size (:func:`strategy_cost_table`):
+
+- ``forward_flops``: matmul FLOPs of one forward pass (batch 1), *measured* with
+  ``torch.utils.flop_counter.FlopCounterMode`` (via :func:`metrics.flop_counter.count_flops`, which also counts the
+  fused CPU attention kernel) -- exact for the code that runs, 2 FLOPs per multiply-add, elementwise ops excluded.
+  ``attention_core_flops`` is the part spent in ``softmax(q k^T) v``; the rest is projections, MLPs, embeddings.
+- ``flops_per_clip``: ``forward_flops`` x sampler steps (x 2 with classifier-free guidance).
+- ``latency_ms_per_clip``: median wall time of sampling one clip (all Euler steps), measured with
+  ``torch.utils.benchmark.Timer.blocked_autorange`` on a fixed thread count. Latency does not depend on the weight
+  values, so the untrained model of the same config is timed (no checkpoint needed).
+
+Quality comes from each strategy's run (``results.json``: FVD, CLIP similarity, temporal metrics);
+:func:`quality_cost_table` joins the two and :func:`plot_quality_vs_cost` draws the trade-off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reference_models.video_dit import VideoDiT, build_model, condition_fields, sample
+
+STRATEGIES = ("full", "divided", "spatial", "temporal", "window")
+#: Cost columns of :func:`strategy_cost_table`, in order.
+COST_COLUMNS = ("config", "params", "tokens", "forward_flops", "attention_core_flops", "sampler_steps",
+                "flops_per_clip", "gflops_per_clip", "latency_ms_per_clip", "threads")
+
+
+def forward_flops(model: VideoDiT, batch: int = 1) -> dict[str, int]:
+    """Matmul FLOPs of one forward pass, measured: ``{"total": ..., "attention_core": ...}``."""
+    from metrics.flop_counter import SDPA_CPU_OP, count_flops
+
+    cfg = model.config
+    x = torch.zeros(batch, cfg.channels, cfg.frames, *cfg.size)
+    t = torch.full((batch,), 0.5)
+    cond = torch.zeros(batch, len(condition_fields(cfg)), dtype=torch.long)
+    with torch.no_grad():
+        counted = count_flops(model, x, t, cond)
+    core_op = str(SDPA_CPU_OP).rsplit(".", 1)[-1]
+    core = sum(n for op, n in counted.by_op.items() if op.startswith(core_op) or op == "bmm")
+    return {"total": counted.total, "attention_core": core}
+
+
+def sampling_latency_ms(model: VideoDiT, *, steps: int = 16, guidance: float = 1.0, threads: int = 1,
+                        min_run_time: float = 2.0) -> float:
+    """Median milliseconds to sample one clip (batch 1, ``steps`` Euler steps) on ``threads`` threads."""
+    from torch.utils.benchmark import Timer
+
+    cfg = model.config
+    noise = torch.randn(1, cfg.channels, cfg.frames, *cfg.size, generator=torch.Generator().manual_seed(0))
+    cond = torch.zeros(1, len(condition_fields(cfg)), dtype=torch.long)
+    timer = Timer(stmt="sample(model, cond, noise, steps=steps, guidance=guidance)",
+                  globals={"sample": sample, "model": model, "cond": cond, "noise": noise, "steps": steps,
+                           "guidance": guidance}, num_threads=threads)
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+
+
+def strategy_cost_table(config_name: str = "VDiT-T", strategies: Sequence[str] = STRATEGIES, *,
+                        steps: int = 16, guidance: float = 1.0, measure_latency: bool = True, threads: int = 1,
+                        min_run_time: float = 2.0) -> list[dict[str, Any]]:
+    """One row per strategy: parameters, tokens, measured FLOPs (forward and per clip) and sampling latency."""
+    rows = []
+    for strategy in strategies:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = build_model(config_name, strategy=strategy).eval()
+        flops = forward_flops(model)
+        per_clip = flops["total"] * steps * (1 if guidance == 1.0 else 2)
+        row: dict[str, Any] = {
+            "strategy": model.config.strategy, "config": model.config.name, "params": model.num_params,
+            "tokens": model.config.num_tokens, "forward_flops": flops["total"],
+            "attention_core_flops": flops["attention_core"], "sampler_steps": steps, "flops_per_clip": per_clip,
+            "gflops_per_clip": per_clip / 1e9, "latency_ms_per_clip": None, "threads": threads,
+        }
+        if measure_latency:
+            row["latency_ms_per_clip"] = sampling_latency_ms(model, steps=steps, guidance=guidance, threads=threads,
+                                                             min_run_time=min_run_time)
+        rows.append(row)
+    return rows
+
+
+# -- joining with run results ---------------------------------------------------------------------------------
+def metric_values(results: Mapping[str, Any]) -> dict[str, float | None]:
+    """Flat ``{metric: value}`` from a ``results.json`` dict (``{"metrics": {name: {"value": ...}}}``) or an already
+    flat mapping of metric names to numbers."""
+    metrics = results.get("metrics", results)
+    out: dict[str, float | None] = {}
+    for name, entry in metrics.items():
+        value = entry.get("value") if isinstance(entry, Mapping) else entry
+        out[name] = None if value is None else float(value)
+    return out
+
+
+def quality_cost_table(results_by_strategy: Mapping[str, Mapping[str, Any]], costs: Iterable[Mapping[str, Any]]):
+    """A ``pandas.DataFrame`` indexed by strategy: the cost columns plus one column per metric of the runs.
+
+    ``results_by_strategy``: strategy -> ``results.json`` dict (or a flat ``{metric: value}``); ``costs``: rows of
+    :func:`strategy_cost_table`. Strategies missing on either side are kept with empty cells, so a failed run shows.
+    """
+    import pandas as pd
+
+    cost_df = pd.DataFrame(list(costs))
+    if cost_df.empty:
+        cost_df = pd.DataFrame(columns=["strategy", *COST_COLUMNS])
+    cost_df = cost_df.set_index("strategy")
+    quality = pd.DataFrame.from_dict({s: metric_values(r) for s, r in results_by_strategy.items()}, orient="index")
+    df = cost_df.join(quality, how="outer")
+    df.index.name = "strategy"
+    order = [s for s in STRATEGIES if s in df.index] + sorted(s for s in df.index if s not in STRATEGIES)
+    return df.loc[order]
+
+
+def quality_cost_for_runs(runs: Mapping[str, str | Path], *, config_name: str | None = None,
+                          measure_latency: bool = True):
+    """:func:`quality_cost_table` for run folders (strategy -> RUN with ``results.json``); the config is read from
+    the runs' generator provenance (``run.json``) unless given."""
+    results, configs = {}, set()
+    for strategy, run in runs.items():
+        run = Path(run)
+        results_path = run / "results.json"
+        if results_path.exists():
+            results[strategy] = json.loads(results_path.read_text())
+        manifest = run / "run.json"
+        if manifest.exists():
+            model = json.loads(manifest.read_text()).get("generator_provenance", {}).get("model")
+            if model:
+                configs.add(model)
+    name = config_name or (configs.pop() if len(configs) == 1 else "VDiT-T")
+    costs = strategy_cost_table(name, list(runs), measure_latency=measure_latency)
+    return quality_cost_table(results, costs)
+
+
+def plot_quality_vs_cost(df, path: str | Path, *, quality: str | None = None,
+                         costs: Sequence[str] = ("gflops_per_clip", "latency_ms_per_clip")) -> Path:
+    """Scatter each strategy's ``quality`` metric against each cost column (one panel per cost); PNG or SVG.
+
+    ``quality`` defaults to ``fvd`` when present, else the first metric column. Returns ``path``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric_cols = [c for c in df.columns if c not in COST_COLUMNS]
+    if quality is None:
+        quality = "fvd" if "fvd" in df.columns else (metric_cols[0] if metric_cols else None)
+    if quality is None or quality not in df.columns:
+        raise ValueError(f"no quality column {quality!r} to plot (columns: {', '.join(map(str, df.columns))})")
+    panels = [c for c in costs if c in df.columns and df[c].notna().any()]
+    if not panels:
+        raise ValueError(f"none of the cost columns {list(costs)} has values")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    labels = {"gflops_per_clip": "GFLOPs per clip (measured)", "latency_ms_per_clip": "ms per clip (median)"}
+    for ax, cost in zip(axes[0], panels):
+        sub = df[[cost, quality]].dropna()
+        ax.scatter(sub[cost], sub[quality], color="tab:blue")
+        for strategy, row in sub.iterrows():
+            ax.annotate(str(strategy), (row[cost], row[quality]), textcoords="offset points", xytext=(4, 4),
+                        fontsize=8)
+        ax.set_xlabel(labels.get(cost, cost))
+        ax.set_ylabel(quality)
+        ax.grid(True, alpha=0.3)
+    fig.suptitle(f"Reference video DiT: {quality} versus cost by attention strategy", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
