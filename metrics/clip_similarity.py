@@ -6,6 +6,7 @@ For a clip with sampled frames f_1..f_k and prompt p (unit-norm CLIP embeddings 
     clip_similarity  = 1/k * sum_i cos(e(f_i), e(p))
     clipscore        = 1/k * sum_i 2.5 * max(cos(e(f_i), e(p)), 0)
     clip_consistency = mean over t > 1 of 1/2 [max(0, cos(e(f_1), e(f_t))) + max(0, cos(e(f_{t-1}), e(f_t)))]
+                       (``metrics.functional.temporal.clip_frame_consistency``; NaN for a single frame)
 
 The model is an open_clip architecture name plus weights: a pretrained tag (``ViT-B-32`` + ``openai``) found in
 the local cache (downloads happen only with ``allow_download=true``), or a checkpoint file whose sha256 is recorded.
@@ -36,12 +37,12 @@ from torchmetrics import Metric
 from metrics.base import VideoMetric
 from metrics.functional.clip_score import (
     CLIPSCORE_WEIGHT,
-    clip_frame_consistency,
     clip_score,
     cosine_matrix,
     frame_text_cosines,
     video_text_scores,
 )
+from metrics.functional.temporal import clip_frame_consistency
 from reference_models.toy_clip import MODEL_NAME as TOY_MODEL_NAME
 from reference_models.toy_clip import WEIGHTS_PATH as TOY_WEIGHTS_PATH
 from reference_models.toy_clip import register_config as register_toy_config
@@ -415,7 +416,7 @@ class ClipSimilarityPlugin(VideoMetric):
             out.append({
                 "clip_similarity": np.float64(scores["clip_similarity"].item()),
                 "clipscore": np.float64(scores["clipscore"].item()),
-                "clip_consistency": np.float64(clip_frame_consistency(emb.double()).item()),
+                "clip_consistency": np.float64(clip_frame_consistency(emb)),
                 "frame_cosines": cosines.numpy().astype(np.float32),
                 "frame_embeddings": emb.numpy().astype(np.float16),
                 "frame_indices": np.asarray(idx, dtype=np.int64),

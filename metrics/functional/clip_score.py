@@ -42,15 +42,3 @@ def video_text_scores(frame_cosines: torch.Tensor, weight: float = CLIPSCORE_WEI
         raise ValueError(f"expected a non-empty (k,) vector of frame cosines, got shape {tuple(frame_cosines.shape)}")
     return {"clip_similarity": frame_cosines.mean(), "clipscore": clip_score(frame_cosines, weight).mean()}
 
-
-def clip_frame_consistency(frame_embeddings: torch.Tensor) -> torch.Tensor:
-    """Mean over t > 1 of 1/2 [max(0, cos(f_1, f_t)) + max(0, cos(f_{t-1}, f_t))]; NaN for fewer than 2 frames.
-
-    Private stand-in until ``metrics.functional.temporal.clip_frame_consistency`` lands (same formula).
-    """
-    if frame_embeddings.shape[0] < 2:
-        return torch.tensor(float("nan"), dtype=frame_embeddings.dtype)
-    unit = F.normalize(frame_embeddings, dim=1)  # (k, D)
-    to_first = (unit[1:] @ unit[0]).clamp(min=0)  # (k-1,)
-    to_previous = (unit[1:] * unit[:-1]).sum(dim=1).clamp(min=0)  # (k-1,)
-    return (0.5 * (to_first + to_previous)).mean()

@@ -16,6 +16,7 @@ Held out from training (never rendered for it):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,6 +43,7 @@ CLIP_FRAMES = 16
 TRAIN_SIZES: tuple[tuple[int, float], ...] = ((64, 0.75), (48, 0.10), (96, 0.15))
 
 
+@lru_cache(maxsize=1)
 def held_out_triples() -> frozenset[tuple[str, str, str]]:
     """Colour-shape-motion triples kept out of training (pairs in HELD_OUT_PAIRS are out anyway)."""
     rng = np.random.default_rng(SPLIT_SEED)
@@ -92,11 +94,14 @@ def sample_train_scene(rng: np.random.Generator, two_object_fraction: float = 0.
 
 @dataclass
 class CaptionedFrames:
-    """``frames`` uint8 (N, 64, 64, 3) with ``captions[i]`` and ``keys[i]`` (appearance) for frame i."""
+    """``frames`` uint8 (N, 64, 64, 3); frame i shows ``captions[i]`` (appearance ``keys[i]``), was cut from clip
+    ``clip_ids[i]``, and that clip belongs to sibling group ``group_ids[i]``."""
 
     frames: np.ndarray
     captions: list[str]
     keys: list[tuple]
+    clip_ids: np.ndarray
+    group_ids: np.ndarray
 
 
 def render_frames(scene: Scene, seed: int, size: int, image_size: int = 64) -> np.ndarray:
@@ -111,24 +116,42 @@ def render_frames(scene: Scene, seed: int, size: int, image_size: int = 64) -> n
     return (pixels.permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
 
 
-def training_frames(n_clips: int, seed: int, frames_per_clip: int = 2, image_size: int = 64) -> CaptionedFrames:
-    """``n_clips`` random training scenes, each rendered once (seed < EVAL_SEED_BASE) and sampled at
-    ``frames_per_clip`` distinct time steps."""
+def shape_siblings(scene: Scene) -> list[Scene]:
+    """The scene with its first object in every shape, keeping only training captions (the scene is among them).
+
+    Siblings differ in nothing but one shape word and the drawn outline: batches made of them are the hard
+    negatives that teach shape, which single frames show far more subtly than colour or background.
+    """
+    first = scene.objects[0]
+    siblings = [Scene((SceneObject(shape, first.color, first.motion), *scene.objects[1:]), scene.background)
+                for shape in SHAPES]
+    return [s for s in siblings if split_of(s) == "train"]
+
+
+def training_frames(n_groups: int, seed: int, frames_per_clip: int = 2, image_size: int = 64) -> CaptionedFrames:
+    """``n_groups`` random training scenes, each with its shape siblings; every clip is rendered once with its own
+    seed (< EVAL_SEED_BASE) and size, and sampled at ``frames_per_clip`` distinct time steps."""
     rng = np.random.default_rng(seed)
     sizes = np.array([s for s, _ in TRAIN_SIZES])
     probs = np.array([p for _, p in TRAIN_SIZES])
-    frames = np.empty((n_clips * frames_per_clip, image_size, image_size, 3), dtype=np.uint8)
+    frames: list[np.ndarray] = []
     captions: list[str] = []
     keys: list[tuple] = []
-    for i in range(n_clips):
-        scene = sample_train_scene(rng)
-        size = int(rng.choice(sizes, p=probs))
-        clip = render_frames(scene, int(rng.integers(EVAL_SEED_BASE)), size, image_size)
-        steps = rng.choice(CLIP_FRAMES, size=frames_per_clip, replace=False)
-        frames[i * frames_per_clip:(i + 1) * frames_per_clip] = clip[steps]
-        captions += [describe_scene(scene)] * frames_per_clip
-        keys += [appearance_key(scene)] * frames_per_clip
-    return CaptionedFrames(frames, captions, keys)
+    clip_ids: list[int] = []
+    group_ids: list[int] = []
+    n_clips = 0
+    for group in range(n_groups):
+        for scene in shape_siblings(sample_train_scene(rng)):
+            size = int(rng.choice(sizes, p=probs))
+            clip = render_frames(scene, int(rng.integers(EVAL_SEED_BASE)), size, image_size)
+            steps = rng.choice(CLIP_FRAMES, size=frames_per_clip, replace=False)
+            frames.append(clip[steps])
+            captions += [describe_scene(scene)] * frames_per_clip
+            keys += [appearance_key(scene)] * frames_per_clip
+            clip_ids += [n_clips] * frames_per_clip
+            group_ids += [group] * frames_per_clip
+            n_clips += 1
+    return CaptionedFrames(np.concatenate(frames), captions, keys, np.array(clip_ids), np.array(group_ids))
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,11 @@
 
 Objective: CLIP's symmetric contrastive loss with several positives. A frame cannot show motion, so every caption
 in the batch whose colours, shapes and background match the frame (``data.appearance_key``) is a positive; the
-targets of each row are spread evenly over its positives. Everything is seeded (data, initialisation, batch order)
-and the thread count is fixed, so the same command on the same machine gives the same weights.
+targets of each row are spread evenly over its positives. A batch is made of whole groups of shape siblings (one
+scene drawn in each of the four shapes), so every caption meets the captions that differ from it only in the shape
+word: colour and background are easy, shape is what needs those hard negatives. Everything is seeded (data,
+initialisation, batch order) and the thread count is fixed, so the same command on the same machine gives the same
+weights.
 
 Retrieval is measured the way the metric scores: a clip's score for a caption is the mean over 8 uniformly sampled
 frames of the frame-caption cosine (``clip_similarity``); text->clip top-1 picks the clip with the highest score.
@@ -35,6 +38,7 @@ from reference_models.toy_clip.data import (
     training_frames,
     two_object_pool,
 )
+from vbench_lite.generators.synthetic import SHAPES
 
 REPORT_PATH = PACKAGE_DIR / "train_report.json"
 
@@ -59,7 +63,7 @@ def _pixels(frames: np.ndarray, mean, std) -> torch.Tensor:
     return normalize_pixels(frames_to_pixels(frames, frames.shape[1]), mean, std)
 
 
-def train(*, steps: int, batch_size: int, lr: float, warmup: int, n_clips: int, frames_per_clip: int, seed: int,
+def train(*, steps: int, batch_size: int, lr: float, warmup: int, n_groups: int, frames_per_clip: int, seed: int,
           eval_every: int, log=print) -> tuple[torch.nn.Module, dict[str, Any]]:
     import open_clip
 
@@ -71,14 +75,16 @@ def train(*, steps: int, batch_size: int, lr: float, warmup: int, n_clips: int, 
     mean, std = cfg["mean"], cfg["std"]
 
     t0 = time.perf_counter()
-    data = training_frames(n_clips, seed, frames_per_clip=frames_per_clip)
+    data = training_frames(n_groups, seed, frames_per_clip=frames_per_clip)
+    clip_start = np.flatnonzero(np.r_[True, data.clip_ids[1:] != data.clip_ids[:-1]])  # first frame of each clip
+    group_clips = np.split(np.arange(len(clip_start)), np.flatnonzero(np.diff(data.group_ids[clip_start])) + 1)
     captions, caption_ids = np.unique(np.array(data.captions), return_inverse=True)
     key_index = {k: i for i, k in enumerate(dict.fromkeys(data.keys))}
     frame_key = np.array([key_index[k] for k in data.keys])  # (N,)
     caption_key = np.zeros(len(captions), dtype=np.int64)  # (U_all,)
     caption_key[caption_ids] = frame_key
     tokens = tokenizer(list(captions))  # (U_all, context_length)
-    log(f"data: {len(data.frames)} frames of {n_clips} clips, {len(captions)} captions, "
+    log(f"data: {len(data.frames)} frames of {len(clip_start)} clips in {n_groups} groups, {len(captions)} captions, "
         f"{len(key_index)} appearances, {time.perf_counter() - t0:.0f}s")
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
@@ -94,7 +100,10 @@ def train(*, steps: int, batch_size: int, lr: float, warmup: int, n_clips: int, 
     t_train = time.perf_counter()
     model.train()
     for step in range(1, steps + 1):
-        idx = rng.choice(len(data.frames), size=batch_size, replace=False)
+        # whole sibling groups (hard shape negatives), one random frame of each clip: about batch_size frames
+        groups = rng.choice(n_groups, size=max(1, batch_size // len(SHAPES)), replace=False)
+        clips = np.concatenate([group_clips[g] for g in groups])
+        idx = clip_start[clips] + rng.integers(frames_per_clip, size=len(clips))
         batch_captions = np.unique(caption_ids[idx])
         positives = torch.from_numpy(frame_key[idx][:, None] == caption_key[batch_captions][None, :])  # (B, U)
         image_emb = model.encode_image(_pixels(data.frames[idx], mean, std), normalize=True)  # (B, D)
@@ -200,11 +209,11 @@ def evaluate(weights: Path = WEIGHTS_PATH, *, seed: int = 0, limit: int | None =
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reference_models.toy_clip.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--clips", type=int, default=8000, help="rendered training clips")
+    parser.add_argument("--groups", type=int, default=2000, help="random scenes, each rendered in every shape")
     parser.add_argument("--frames-per-clip", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     # On a shared 2-core machine one thread beats two: OpenMP threads spin-wait against the other jobs.
@@ -223,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.eval_only:
         command = "python -m reference_models.toy_clip.train " + " ".join(argv if argv is not None else sys.argv[1:])
         model, info = train(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
-                            n_clips=args.clips, frames_per_clip=args.frames_per_clip, seed=args.seed,
+                            n_groups=args.groups, frames_per_clip=args.frames_per_clip, seed=args.seed,
                             eval_every=args.eval_every, log=log)
         settings = {k: v for k, v in vars(args).items() if k not in ("out", "report", "eval_only")}
         save_weights(model, args.out, {"command": command.strip(), "settings": json.dumps(settings)})

@@ -18,7 +18,6 @@ from metrics.clip_similarity import (
     load_clip,
 )
 from metrics.functional.clip_score import (
-    clip_frame_consistency,
     clip_score,
     cosine_matrix,
     frame_text_cosines,
@@ -72,20 +71,6 @@ def test_per_video_scores_equal_a_hand_loop():
         video_text_scores(torch.zeros(0))
 
 
-def test_clip_frame_consistency_closed_form_and_hand_loop():
-    e = torch.eye(3, dtype=torch.float64)
-    # f1 = e0, f2 = e0, f3 = e1: t=2 -> (1 + 1) / 2, t=3 -> (0 + 0) / 2; mean 0.5
-    assert clip_frame_consistency(torch.stack([e[0], e[0], e[1]])).item() == pytest.approx(0.5)
-    # negative cosines count as 0
-    assert clip_frame_consistency(torch.stack([e[0], -e[0]])).item() == pytest.approx(0.0)
-    assert math.isnan(clip_frame_consistency(e[:1]).item())
-    rng = np.random.default_rng(2)
-    f = rng.normal(size=(5, 8))
-    unit = f / np.linalg.norm(f, axis=1, keepdims=True)
-    want = np.mean([0.5 * (max(0.0, unit[0] @ unit[t]) + max(0.0, unit[t - 1] @ unit[t])) for t in range(1, 5)])
-    assert clip_frame_consistency(torch.from_numpy(f)).item() == pytest.approx(want, abs=1e-12)
-
-
 # -- streaming metric -------------------------------------------------------------------------------------------
 def test_streaming_metric_equals_hand_mean_and_merges_exactly():
     gen = torch.Generator().manual_seed(3)
@@ -105,7 +90,8 @@ def test_streaming_metric_equals_hand_mean_and_merges_exactly():
     assert merged["clip_similarity"].item() == pytest.approx(got["clip_similarity"].item(), abs=1e-12)
     assert merged["clipscore"].item() == pytest.approx(got["clipscore"].item(), abs=1e-12)
     assert shard_a.n_videos.item() == 4
-    assert math.isnan(ClipTextVideoSimilarity().compute()["clip_similarity"].item())
+    with pytest.warns(UserWarning, match="before the ``update``"):
+        assert math.isnan(ClipTextVideoSimilarity().compute()["clip_similarity"].item())
     with pytest.raises(ValueError):
         whole.update(videos, texts[:2])
 
@@ -307,7 +293,7 @@ def test_bfloat16_scores_match_float32(toy):
     assert bf16_plugin.settings()["dtype"] == "bfloat16"
     for a, b in zip(fp32, bf16):
         for key in ("clip_similarity", "clipscore", "clip_consistency"):
-            assert float(b[key]) == pytest.approx(float(a[key]), abs=0.02), key
+            assert float(b[key]) == pytest.approx(float(a[key]), abs=0.015), key
 
 
 def test_plugin_aggregates_with_settings(toy):

@@ -19,10 +19,12 @@ from reference_models.toy_clip.data import (
     held_out_triples,
     retrieval_pool,
     sample_train_scene,
+    shape_siblings,
     split_of,
     training_frames,
 )
 from reference_models.toy_clip.train import contrastive_loss
+from vbench_lite.generators.synthetic import SHAPES
 
 needs_weights = pytest.mark.skipif(not WEIGHTS_PATH.exists(), reason="toy CLIP weights not trained yet")
 
@@ -97,11 +99,25 @@ def test_splits_hold_out_what_they_claim():
     assert len({(e.scene.objects[0].color, e.scene.objects[0].shape, e.scene.background) for e in pool}) == len(pool)
 
 
-def test_training_data_is_deterministic():
-    a, b = training_frames(4, seed=7), training_frames(4, seed=7)
+def test_training_data_is_deterministic_and_grouped_by_shape():
+    a, b = training_frames(3, seed=7), training_frames(3, seed=7)
     assert np.array_equal(a.frames, b.frames) and a.captions == b.captions
-    assert a.frames.shape == (8, 64, 64, 3) and a.frames.dtype == np.uint8
-    assert not np.array_equal(a.frames, training_frames(4, seed=8).frames)
+    assert a.frames.dtype == np.uint8 and a.frames.shape[1:] == (64, 64, 3)
+    assert len(a.frames) == len(a.captions) == len(a.clip_ids) == 2 * len(set(a.clip_ids.tolist()))
+    assert not np.array_equal(a.frames, training_frames(3, seed=8).frames)
+    for group in set(a.group_ids.tolist()):
+        words = [c.split() for c, g in zip(a.captions, a.group_ids) if g == group]
+        # siblings differ only in the shape word (the third), and never in a held-out caption
+        assert len({w[2] for w in words}) >= 3 and len({tuple(w[:2] + w[3:]) for w in words}) == 1
+
+
+def test_shape_siblings_keep_the_scene_and_only_training_captions():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        scene = sample_train_scene(rng)
+        siblings = shape_siblings(scene)
+        assert scene in siblings and all(split_of(s) == "train" for s in siblings)
+        assert {s.objects[0].shape for s in siblings} <= set(SHAPES)
 
 
 def test_contrastive_loss_closed_forms():
