@@ -220,7 +220,7 @@ def test_score_matrix_bytes_equal_the_largest_softmax_the_plain_path_makes(strat
 def test_shipped_model_table_loads_with_sources_and_assumptions():
     configs = load_model_configs()
     assert {"vivit-b-spatiotemporal", "vivit-l-factorised-encoder", "timesformer", "latte-xl-2",
-            "open-sora-stdit-xl-2", "reference-dit-divided"} <= set(configs)
+            "open-sora-stdit-xl-2", "vdit-t-divided", "vdit-b-full"} <= set(configs)
     for name, c in configs.items():
         assert c.sources and c.assumptions, name
         cost = model_cost(c)
@@ -244,6 +244,20 @@ def test_timesformer_equals_its_closed_form():
                  + 4 * C * (S * T * T + T * S * S)  # temporal and spatial cores
                  + 16 * N * C * C)  # MLP, ratio 4
     assert model_cost(c).total_flops == 12 * per_layer + 2 * N * 768 * C + 2 * C * 400
+
+
+@pytest.mark.parametrize("strategy", ["full", "spatial", "temporal", "divided", "window"])
+def test_vdit_rows_equal_a_counted_reference_dit(strategy):
+    """The table's VDiT-T rows against FlopCounterMode on reference_models/video_dit.py itself (when present)."""
+    video_dit = pytest.importorskip("reference_models.video_dit")
+    try:
+        model = video_dit.build_model("VDiT-T", strategy=strategy).eval()
+    except (KeyError, ValueError, OSError) as exc:
+        pytest.skip(f"VDiT-T is not available: {exc}")
+    c = model.config
+    x, t = torch.randn(1, c.channels, c.frames, *c.size), torch.rand(1)
+    cond = torch.zeros(1, len(video_dit.condition_fields(c)), dtype=torch.long)
+    assert count_flops(model, x, t, cond).total == model_cost(load_model_configs()[f"vdit-t-{strategy}"]).total_flops
 
 
 TINY = {

@@ -246,6 +246,12 @@ def _bytes(n: int) -> str:
     return human_bytes(n)
 
 
+def _giga(n: float) -> str:
+    """Billions with one decimal, or three significant digits below 10 (small models stay readable)."""
+    g = n / 1e9
+    return f"{g:,.1f}" if abs(g) >= 10 else f"{g:.3g}"
+
+
 # -- models ----------------------------------------------------------------------------------------------------
 def run_models_command(args) -> int:
     from metrics.attention_cost import load_model_configs, model_table
@@ -265,10 +271,9 @@ def run_models_command(args) -> int:
         return 0
     header = ["model", "token grid", "tokens", "layers", "attn core GFLOP", "proj+MLP+other GFLOP", "GFLOPs",
               "GMACs", "core share"]
-    cells = [[r["model"], r["token_grid"], f"{r['tokens']:,}", str(r["layers"]),
-              f"{r['attention_core_flops'] / 1e9:,.1f}",
-              f"{(r['total_flops'] - r['attention_core_flops']) / 1e9:,.1f}", f"{r['gflops']:,.1f}",
-              f"{r['gmacs']:,.1f}", f"{100 * r['attention_core_share']:.1f}%"] for r in rows]
+    cells = [[r["model"], r["token_grid"], f"{r['tokens']:,}", str(r["layers"]), _giga(r["attention_core_flops"]),
+              _giga(r["total_flops"] - r["attention_core_flops"]), _giga(r["total_flops"]), _giga(r["total_macs"]),
+              f"{100 * r['attention_core_share']:.1f}%"] for r in rows]
     print(text_table(header, cells))
     print("one forward pass, batch 1 (one view / one denoising step); FLOPs = 2 x MACs, matmuls only; "
           "see --details for sources and assumptions")
