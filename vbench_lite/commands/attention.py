@@ -226,10 +226,11 @@ def run_tokens_command(args) -> int:
         v = values[strategy]
         print(f"  {strategy:<9} {v:>{width_int},}  {'(~' + sig3(v) + ')':<10} {formula}")
     rows = tokens_table(frames, height, width, STRATEGIES, window=window, dtype=args.dtype)
-    cells = []
+    cells, notes = [], []
     for r in rows:
         if r["pairs"] is None:
-            cells.append([r["strategy"], "-", "-", "-", r["note"]])
+            cells.append([r["strategy"], "-", "-", "-", "-"])
+            notes.append(f"{r['strategy']}: {r['note']}")
             continue
         cells.append([r["strategy"], f"{r['pairs']:,}", sig3(r["pairs"]), f"{r['fraction_of_full']:.3g}",
                       _bytes(r["score_bytes_per_head"])])
@@ -237,6 +238,8 @@ def run_tokens_command(args) -> int:
     print(f"all strategies (window {'x'.join(map(str, window))}; score bytes if one head's scores were "
           f"materialised at once, {args.dtype}):")
     print(text_table(["strategy", "pairs/head", "~", "of full", "score bytes/head"], cells))
+    for note in notes:
+        print(f"  {note}")
     return 0
 
 
