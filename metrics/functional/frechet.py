@@ -136,6 +136,25 @@ class FrechetToReference:
         cross = trace_sqrt_product(self.sigma, sigma, sqrt_sigma1=self.sqrt_sigma)
         return float(diff @ diff + self.trace_sigma + np.trace(sigma) - 2.0 * cross)
 
+    def of_features(self, features: np.ndarray, *, unbiased: bool = False) -> float:
+        """The distance of a feature set ``(n, d)``; for ``n < d`` through the ``n x n`` Gram matrix.
+
+        With centred features ``Xc`` and ``S = Xc^T Xc / m``, ``A S A = (Xc A)^T (Xc A) / m`` has the same non-zero
+        eigenvalues as ``(Xc A)(Xc A)^T / m``: an ``n x n`` eigenproblem instead of ``d x d``.
+        """
+        x = np.asarray(features, dtype=np.float64)
+        n = x.shape[0]
+        if n >= x.shape[1]:
+            return self(*gaussian_statistics(x, unbiased=unbiased))
+        mu = x.mean(axis=0)
+        centred = x - mu
+        denom = n - 1 if unbiased else n
+        projected = centred @ self.sqrt_sigma  # (n, d)
+        gram = projected @ projected.T / denom  # (n, n)
+        cross = float(np.sqrt(_psd_eigvals(np.linalg.eigvalsh((gram + gram.T) / 2))).sum())
+        diff = mu - self.mu
+        return float(diff @ diff + self.trace_sigma + np.sum(centred**2) / denom - 2.0 * cross)
+
 
 def bootstrap_frechet_ci95(features: np.ndarray, mu_ref: np.ndarray, sigma_ref: np.ndarray, *,
                            n_boot: int = 200, seed: int = 0, unbiased: bool = False) -> tuple[float, float] | None:
@@ -151,7 +170,6 @@ def bootstrap_frechet_ci95(features: np.ndarray, mu_ref: np.ndarray, sigma_ref: 
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
     for b in range(n_boot):
-        sample = x[rng.integers(0, x.shape[0], size=x.shape[0])]
-        values[b] = to_ref(*gaussian_statistics(sample, unbiased=unbiased))
+        values[b] = to_ref.of_features(x[rng.integers(0, x.shape[0], size=x.shape[0])], unbiased=unbiased)
     lo, hi = np.percentile(values, [2.5, 97.5])
     return float(lo), float(hi)

@@ -120,6 +120,12 @@ def test_to_reference_matches_the_plain_distance():
     for shift in (0.0, 0.5, 2.0):
         mu, s = gaussian_statistics(rng.normal(size=(150, 25)) + shift)
         assert to_ref(mu, s) == pytest.approx(frechet_distance(mu, s, mu_r, s_r), rel=1e-10)
+    for n in (5, 24, 25, 60):  # fewer samples than dimensions go through the n x n Gram matrix
+        x = rng.normal(size=(n, 25)) * 2 + 0.3
+        for unbiased in (False, True):
+            mu, s = gaussian_statistics(x, unbiased=unbiased)
+            expected = frechet_distance(mu, s, mu_r, s_r, method="sqrtm")
+            assert to_ref.of_features(x, unbiased=unbiased) == pytest.approx(expected, rel=1e-8)
 
 
 def test_bootstrap_interval_is_reproducible_and_shrinks_with_more_samples():

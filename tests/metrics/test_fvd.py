@@ -1,0 +1,492 @@
+"""metrics/fvd.py (and metrics/functional/kernel_distance.py, `vbench-lite fvd-stats`).
+
+Fast tests use random I3D weights at small sizes; the tests marked ``needs_weights`` use the real Kinetics-400 I3D
+on windows of the shared real clips (skipped when either is absent).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+from metrics.base import ClipRecord
+from metrics.functional.frechet import frechet_distance, frechet_distance_from_features, gaussian_statistics
+from metrics.functional.kernel_distance import kernel_distance, mmd2_unbiased, polynomial_kernel
+from metrics.fvd import (
+    FeatureStatistics,
+    FrechetVideoDistance,
+    FvdPlugin,
+    FvdProtocol,
+    I3dFeatureExtractor,
+    ReferenceStats,
+    check_compatible,
+    fvd_from_statistics,
+    load_reference_stats,
+    preprocess_clip,
+    save_reference_stats,
+    select_frames,
+    small_sample_notes,
+)
+from tests.conftest import real_clip_paths
+from tests.reference_models.test_i3d import i3d_weights, random_model  # noqa: F401  (i3d_weights is a fixture)
+from vbench_lite.cli import main as cli_main
+from vbench_lite.types import Clip, Prompt, VbenchError
+from vbench_lite.video_io import read_video, write_video
+
+#: The default protocol's hash: stored in every reference statistics file, so it must not drift silently.
+STYLEGAN_V_HASH = "d65ff62b216d3b5b"
+SMALL = {"num_frames": 9, "size": 64}  # the smallest protocol the I3D runs: fast tests with random weights
+
+
+# -- protocol ---------------------------------------------------------------------------------------------------
+def test_default_protocol_is_stylegan_v_and_its_hash_is_pinned():
+    protocol = FvdProtocol()
+    assert (protocol.num_frames, protocol.stride, protocol.start, protocol.resize, protocol.size) == \
+        (16, 1, 0, "bilinear", 224)
+    assert protocol.name == "stylegan-v"
+    assert protocol.hash() == STYLEGAN_V_HASH
+    described = protocol.describe()
+    assert described["value_range"] == [-1, 1] and described["hash"] == protocol.hash()
+
+
+@pytest.mark.parametrize("change", [{"num_frames": 32}, {"stride": 2}, {"start": 4}, {"resize": "short_side_crop"},
+                                    {"size": 128}, {"loop_short": True}])
+def test_every_setting_changes_the_hash(change):
+    other = FvdProtocol(**change)
+    assert other.hash() != FvdProtocol().hash() and other.name == "custom"
+
+
+def test_bad_protocols_are_refused():
+    with pytest.raises(VbenchError, match="below the I3D minimum of 9"):
+        FvdProtocol(num_frames=8)
+    with pytest.raises(VbenchError, match="unknown resize rule"):
+        FvdProtocol(resize="nearest")
+    with pytest.raises(VbenchError, match="stride"):
+        FvdProtocol(stride=0)
+
+
+def test_frame_selection():
+    np.testing.assert_array_equal(select_frames(40, FvdProtocol()), np.arange(16))
+    np.testing.assert_array_equal(select_frames(40, FvdProtocol(stride=2, start=3)), 3 + 2 * np.arange(16))
+    assert FvdProtocol(stride=2, start=3).frames_needed == 34
+    with pytest.raises(VbenchError, match=r"short\.mp4: 12 frames, FVD protocol needs 16 .*loop_short"):
+        select_frames(12, FvdProtocol(), "short.mp4")
+    np.testing.assert_array_equal(select_frames(12, FvdProtocol(loop_short=True)), np.arange(16) % 12)
+
+
+def test_preprocessing_scales_to_minus_one_one_and_resizes_bilinearly():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(20, 48, 64, 3), dtype=np.uint8)
+    x = preprocess_clip(frames, FvdProtocol(size=32))
+    assert x.shape == (3, 16, 32, 32) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    # StyleGAN-V's detector resizes (B, C, T, H, W) trilinearly keeping T: the same as per-frame bilinear.
+    video = torch.from_numpy(frames[:16]).permute(3, 0, 1, 2).float()[None] / 127.5 - 1
+    expected = F.interpolate(video, size=(16, 32, 32), mode="trilinear", align_corners=False)[0]
+    torch.testing.assert_close(x, expected, rtol=1e-5, atol=1e-5)
+    flat = preprocess_clip(np.full((16, 10, 12, 3), 51, np.uint8), FvdProtocol(size=32))
+    torch.testing.assert_close(flat, torch.full((3, 16, 32, 32), 51 / 127.5 - 1))
+
+
+def test_short_side_crop_keeps_the_centre():
+    # A left-right mirror-symmetric frame stays symmetric only if the crop is centred.
+    half = np.random.default_rng(1).integers(0, 256, size=(16, 40, 40, 3), dtype=np.uint8)
+    frames = np.concatenate([half, half[:, :, ::-1]], axis=2)  # (16, 40, 80, 3)
+    x = preprocess_clip(frames, FvdProtocol(size=32, resize="short_side_crop"))
+    assert x.shape == (3, 16, 32, 32)
+    torch.testing.assert_close(x, x.flip(-1), rtol=1e-5, atol=1e-5)
+    square = np.random.default_rng(2).integers(0, 256, size=(16, 40, 40, 3), dtype=np.uint8)
+    torch.testing.assert_close(preprocess_clip(square, FvdProtocol(size=32, resize="short_side_crop")),
+                               preprocess_clip(square, FvdProtocol(size=32)))
+
+
+# -- summable statistics ----------------------------------------------------------------------------------------
+def test_two_shards_merge_to_the_one_shot_statistics():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(700, 400)) * 4 + 2
+    one = FeatureStatistics.from_features(x)
+    merged = FeatureStatistics.from_features(x[:300]).merge(FeatureStatistics.from_features(x[300:]))
+    streamed = FeatureStatistics().update(x[:123]).update(x[123:])
+    for other in (merged, streamed):
+        assert other.n == one.n
+        np.testing.assert_allclose(other.feature_sum, one.feature_sum, rtol=1e-12)
+        np.testing.assert_allclose(other.outer_sum, one.outer_sum, rtol=1e-12)
+    ref = FeatureStatistics.from_features(rng.normal(size=(600, 400)))
+    assert fvd_from_statistics(merged, ref) == pytest.approx(fvd_from_statistics(one, ref), rel=1e-12)
+
+
+def test_streaming_metric_update_forms_and_merge():
+    rng = np.random.default_rng(4)
+    real, fake = rng.normal(size=(500, 400)), rng.normal(size=(450, 400)) + 0.2
+    expected = frechet_distance_from_features(fake, real)
+
+    a = FrechetVideoDistance()
+    a.update(real=torch.from_numpy(real), fake=torch.from_numpy(fake))
+    assert a.compute().item() == pytest.approx(expected, rel=1e-9)
+
+    b = FrechetVideoDistance()
+    b.update(torch.from_numpy(real[:250]), real=True)
+    b.update(torch.from_numpy(fake[:200]), real=False)
+    shard = FrechetVideoDistance()  # another process's share, merged with sum reduction
+    shard.update(torch.from_numpy(real[250:]), real=True)
+    shard.update(torch.from_numpy(fake[200:]), real=False)
+    b.merge_state(shard)
+    for name in ("real_sum", "real_outer", "fake_sum", "fake_outer", "real_n", "fake_n"):
+        one_shot = getattr(a, name)  # entries near 0 (cancelling sums) are compared at the state's scale
+        torch.testing.assert_close(getattr(b, name), one_shot, rtol=1e-12, atol=1e-12 * one_shot.abs().max().item())
+    assert b.compute().dtype == torch.float64
+    assert b.compute().item() == pytest.approx(a.compute().item(), rel=1e-12)
+
+    with pytest.raises(ValueError, match=r"\(N, 400\)"):
+        a.update(real=torch.zeros(3, 7))
+    with pytest.raises(ValueError, match="feature_extractor"):
+        a.update(torch.zeros(1, 3, 9, 8, 8), real=True)
+    with pytest.raises(ValueError, match="real=True or real=False"):
+        a.update(torch.zeros(2, 400))
+
+
+def test_streaming_metric_runs_an_extractor_on_videos():
+    weights = torch.randn(3, 400, dtype=torch.float64)
+    metric = FrechetVideoDistance(feature_extractor=lambda v: v.mean(dim=(2, 3, 4)) @ weights)
+    videos = torch.rand(6, 3, 9, 8, 8, dtype=torch.float64)
+    metric.update(videos, real=True)
+    metric.update(videos, real=False)
+    assert metric.real_n.item() == 6
+    torch.testing.assert_close(metric.real_sum, (videos.mean(dim=(2, 3, 4)) @ weights).sum(dim=0))
+    assert abs(metric.compute().item()) < 1e-8
+
+
+def test_small_sets_warn_and_note():
+    with pytest.warns(UserWarning) as record:
+        notes = small_sample_notes(100, 5000)
+    assert len(notes) == 2 and "not comparable with published" in notes[0] and "rank-deficient" in notes[1]
+    assert [str(w.message) for w in record] == notes
+    with pytest.warns(UserWarning) as record:
+        notes = small_sample_notes(1000, 1000)
+    assert len(notes) == 1 and len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert small_sample_notes(2048, 4096) == []
+
+
+# -- KVD --------------------------------------------------------------------------------------------------------
+def test_mmd_matches_a_hand_written_loop():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(7, 5)), rng.normal(size=(9, 5)) + 0.5
+
+    def k(a, b):
+        return (float(np.dot(a, b)) / 5 + 1) ** 3
+
+    xx = sum(k(x[i], x[j]) for i in range(7) for j in range(7) if i != j) / (7 * 6)
+    yy = sum(k(y[i], y[j]) for i in range(9) for j in range(9) if i != j) / (9 * 8)
+    xy = sum(k(a, b) for a in x for b in y) / (7 * 9)
+    assert mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+    np.testing.assert_allclose(polynomial_kernel(x, y)[2, 3], k(x[2], y[3]), rtol=1e-12)
+
+
+def test_kernel_distance_is_about_zero_for_one_distribution_and_grows_with_a_shift():
+    rng = np.random.default_rng(6)
+    ref = rng.normal(size=(600, 16))
+    values = [kernel_distance(rng.normal(size=(600, 16)) + s, ref, num_subsets=20, subset_size=200, seed=1)
+              for s in (0.0, 0.3, 1.0)]
+    same, small, large = (v[0] for v in values)
+    assert abs(same) < 3 * values[0][1] / np.sqrt(20) + 1e-3
+    assert same < small < large
+    mean, std = kernel_distance(ref[:10], ref[10:30], subset_size=1000)  # subsets capped at the smaller set
+    assert np.isfinite(mean) and std >= 0
+    with pytest.raises(ValueError, match="at least 2"):
+        kernel_distance(ref[:1], ref)
+
+
+# -- reference statistics files ---------------------------------------------------------------------------------
+def _ref_stats(protocol: FvdProtocol, sha: str = "a" * 64, n: int = 30) -> ReferenceStats:
+    feats = np.random.default_rng(7).normal(size=(n, 400)).astype(np.float32)
+    return ReferenceStats(FeatureStatistics.from_features(feats), protocol.describe(), sha, "float32", features=feats,
+                          videos=[f"v{i}.mp4" for i in range(n)])
+
+
+def test_stats_file_round_trip_and_compatibility_checks(tmp_path):
+    ref = _ref_stats(FvdProtocol(num_frames=12))
+    path = save_reference_stats(tmp_path / "stats.npz", ref)
+    back = load_reference_stats(path)
+    assert back.stats.n == 30 and back.protocol_hash == ref.protocol_hash and back.videos == ref.videos
+    np.testing.assert_array_equal(back.features, ref.features)
+    np.testing.assert_allclose(back.stats.outer_sum, ref.stats.outer_sum, rtol=0)
+    with np.load(path, allow_pickle=False) as data:
+        mu, sigma = gaussian_statistics(ref.features.astype(np.float64))
+        np.testing.assert_allclose(data["mu"], mu, rtol=1e-12)
+        np.testing.assert_allclose(data["sigma"], sigma, rtol=1e-9, atol=1e-12)
+        assert str(data["covariance"]) == "biased" and str(data["weights_sha256"]) == "a" * 64
+
+    check_compatible(back, FvdProtocol(num_frames=12), "a" * 64, "float32", str(path))
+    with pytest.raises(VbenchError, match=r"stats\.npz: .*protocol .*num_frames=12 \(this run: 16\)"):
+        check_compatible(back, FvdProtocol(), "a" * 64, "float32", str(path))
+    with pytest.raises(VbenchError, match="I3D weights sha256 aaaa"):
+        check_compatible(back, FvdProtocol(num_frames=12), "b" * 64, "float32", str(path))
+    with pytest.raises(VbenchError, match="bfloat16"):
+        check_compatible(back, FvdProtocol(num_frames=12), "a" * 64, "bfloat16", str(path))
+
+    no_feats = load_reference_stats(save_reference_stats(tmp_path / "lean.npz", ref, include_features=False))
+    assert no_feats.features is None and no_feats.stats.n == 30
+    np.savez(tmp_path / "foreign.npz", mu=np.zeros(400), sigma=np.eye(400))
+    with pytest.raises(VbenchError, match="foreign.npz: not a vbench-lite FVD statistics file"):
+        load_reference_stats(tmp_path / "foreign.npz")
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    with pytest.raises(VbenchError, match="junk.npz: cannot read"):
+        load_reference_stats(tmp_path / "junk.npz")
+
+
+# -- the plug-in with random weights ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def random_weights(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("weights") / "random-i3d.safetensors"
+    save_file({k: v.contiguous() for k, v in random_model(seed=3).state_dict().items()}, str(path))
+    return path
+
+
+def moving_square_clip(seed: int, num_frames: int = 12, size: int = 48, speed: float = 2.0) -> Clip:
+    """A bright square sliding over a noisy background: different seeds, different positions and colours."""
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 60, size=(num_frames, size, size, 3), dtype=np.uint8)
+    color = rng.integers(120, 256, size=3)
+    y, x0 = rng.integers(0, size - 12, size=2)
+    for t in range(num_frames):
+        x = int(x0 + speed * t) % (size - 12)
+        frames[t, y:y + 12, x:x + 12] = color
+    return Clip(frames, fps=8.0, source=f"square-{seed}")
+
+
+def _records(plugin: FvdPlugin, clips: list[Clip]) -> list[ClipRecord]:
+    prompt = Prompt(id="p", text="a square")
+    return [ClipRecord(prompt, i, feats, {}) for i, feats in enumerate(plugin.extract(clips, [prompt] * len(clips)))]
+
+
+def test_plugin_without_cached_weights_says_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path))
+    with pytest.raises(VbenchError, match="run `vbench-lite weights fetch i3d`"):
+        FvdPlugin()
+    with pytest.raises(VbenchError, match="no such weights file"):
+        FvdPlugin(weights=str(tmp_path / "nope.safetensors"))
+
+
+def test_plugin_identity(random_weights):
+    plugin = FvdPlugin(weights=str(random_weights), num_frames="9", size="64", loop_short="false", batch_size="4")
+    assert plugin.protocol == FvdProtocol(**SMALL)
+    prov = plugin.provenance()
+    assert set(prov) == {"i3d_weights_sha256", "fvd_protocol", "fvd_protocol_hash"}
+    assert prov["fvd_protocol"] == "custom" and prov["fvd_protocol_hash"] == FvdProtocol(**SMALL).hash()
+    assert len(prov["i3d_weights_sha256"]) == 64
+    assert plugin.settings()["protocol"]["num_frames"] == 9 and plugin.settings()["dtype"] == "float32"
+    same = FvdPlugin(weights=str(random_weights), **SMALL, batch_size=1, device="cpu")
+    assert same.cache_key() == plugin.cache_key()  # the batch size and device do not change features
+    assert FvdPlugin(weights=str(random_weights), num_frames=10, size=64).cache_key() != plugin.cache_key()
+    assert plugin.outputs == {"fvd": False, "kvd": False} and plugin.name == "fvd"
+    with pytest.raises(VbenchError, match="expected a boolean"):
+        FvdPlugin(weights=str(random_weights), loop_short="maybe")
+    with pytest.raises(VbenchError, match="unknown dtype"):
+        FvdPlugin(weights=str(random_weights), dtype="float16")
+
+
+def test_plugin_extracts_batched_features_equal_to_single_clips(random_weights):
+    plugin = FvdPlugin(weights=str(random_weights), **SMALL, batch_size=4)
+    clips = [moving_square_clip(s) for s in range(5)]
+    feats = plugin.extract(clips, [Prompt(id="p", text="x")] * 5)
+    assert len(feats) == 5 and all(f["i3d"].shape == (400,) and f["i3d"].dtype == np.float32 for f in feats)
+    batched = np.stack([f["i3d"] for f in feats])
+    single = np.stack([plugin.extract([c], [Prompt(id="p", text="x")])[0]["i3d"] for c in clips])
+    assert np.abs(batched - single).max() <= 1e-5 * np.abs(batched).max()
+    assert plugin.per_video(feats[0]) == {}
+    with pytest.raises(VbenchError, match="square-0: 8 frames, FVD protocol needs 9"):
+        plugin.extract([Clip(clips[0].frames[:8], source="square-0")], [Prompt(id="p", text="x")])
+    looping = FvdPlugin(weights=str(random_weights), **SMALL, loop_short=True)
+    assert looping.extract([Clip(clips[0].frames[:8])], [Prompt(id="p", text="x")])[0]["i3d"].shape == (400,)
+
+
+def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))
+    ref_dir = tmp_path / "real"
+    for s in range(6):
+        write_video(ref_dir / f"r{s}.mp4", moving_square_clip(100 + s), lossless=True)
+    write_video(ref_dir / "short.mp4", Clip(moving_square_clip(1).frames[:5]), lossless=True)
+    plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=20)
+    generated = [moving_square_clip(s, speed=6.0) for s in range(6)]
+    records = _records(plugin, generated)
+    assert plugin.aggregate(records) == {}  # FVD needs a reference
+
+    with pytest.warns(UserWarning):
+        from_dir = plugin.aggregate(records, reference=str(ref_dir), seed=3)
+    fvd, kvd = from_dir["fvd"], from_dir["kvd"]
+    assert fvd.n == 6 and fvd.extra["n_reference"] == 6 and not fvd.higher_is_better and not kvd.higher_is_better
+    assert fvd.value > 0 and fvd.ci95[0] <= fvd.ci95[1]
+    assert any("2048" in n for n in fvd.notes) and any("rank-deficient" in n for n in fvd.notes)
+    assert any("short.mp4" in n for n in fvd.notes)  # the short reference video was skipped, and said so
+    assert np.isfinite(kvd.value) and kvd.extra["subset_size"] == 6
+    assert list((tmp_path / "cache" / "fvd-reference").glob("*.npz"))  # the folder's features are cached
+
+    # The same reference through `vbench-lite fvd-stats`: identical numbers.
+    stats = tmp_path / "stats.npz"
+    assert cli_main(["fvd-stats", str(ref_dir), "--out", str(stats), "--weights", str(random_weights),
+                     "--num-frames", "9", "--size", "64"]) == 0
+    assert "6 videos" in capsys.readouterr().out
+    with pytest.warns(UserWarning):
+        from_file = plugin.aggregate(records, reference=str(stats), seed=3)
+    assert from_file["fvd"].value == pytest.approx(fvd.value, rel=1e-9)
+    assert from_file["fvd"].ci95 == pytest.approx(fvd.ci95, rel=1e-9)
+    assert from_file["kvd"].value == pytest.approx(kvd.value, rel=1e-9)
+    ref_feats = load_reference_stats(stats).features.astype(np.float64)
+    gen_feats = np.stack([r.features["i3d"] for r in records]).astype(np.float64)
+    mu_g, s_g = gaussian_statistics(gen_feats)
+    mu_r, s_r = gaussian_statistics(ref_feats)
+    assert fvd.value == pytest.approx(frechet_distance(mu_g, s_g, mu_r, s_r, method="sqrtm"), rel=1e-6)
+    assert kvd.value == pytest.approx(mmd2_unbiased(gen_feats, ref_feats), rel=1e-9)  # one subset: everything
+
+    lean = tmp_path / "lean.npz"
+    assert cli_main(["fvd-stats", str(ref_dir), "--out", str(lean), "--weights", str(random_weights),
+                     "--num-frames", "9", "--size", "64", "--no-features"]) == 0
+    with pytest.warns(UserWarning):
+        lean_result = plugin.aggregate(records, reference=str(lean))
+    assert "kvd" not in lean_result and any("KVD not computed" in n for n in lean_result["fvd"].notes)
+
+    other = tmp_path / "other.npz"
+    assert cli_main(["fvd-stats", str(ref_dir), "--out", str(other), "--weights", str(random_weights),
+                     "--num-frames", "10", "--size", "64"]) == 0
+    with pytest.raises(VbenchError, match=r"other\.npz: .*num_frames=10 \(this run: 9\)"):
+        plugin.aggregate(records, reference=str(other))
+    with pytest.raises(VbenchError, match="no such reference"):
+        plugin.aggregate(records, reference=str(tmp_path / "absent.npz"))
+    capsys.readouterr()
+    (tmp_path / "empty").mkdir()
+    assert cli_main(["fvd-stats", str(tmp_path / "empty"), "--out", str(other), "--weights",
+                     str(random_weights)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no videos found" in err
+
+
+# -- with the real I3D on real clips ----------------------------------------------------------------------------
+REAL_PROTOCOL = FvdProtocol(size=112)  # 16 frames as in the protocol; 112 px keeps the CPU time reasonable
+
+
+@pytest.fixture(scope="module")
+def real_windows() -> list[np.ndarray]:
+    """16-frame windows of every shared real clip (up to 2 per clip), decoded small."""
+    paths = real_clip_paths()
+    if not paths:
+        pytest.skip("shared real clips are absent")
+    windows = []
+    for path in paths:
+        frames = read_video(path, policy="first", num_frames=32, max_side=144).frames
+        windows += [frames[k * 16:(k + 1) * 16] for k in range(min(2, len(frames) // 16))]
+    if len(windows) < 8:
+        pytest.skip(f"only {len(windows)} real windows")
+    return windows
+
+
+@pytest.fixture(scope="module")
+def real_extractor(i3d_weights) -> I3dFeatureExtractor:  # noqa: F811
+    return I3dFeatureExtractor(i3d_weights, protocol=REAL_PROTOCOL, batch_size=8, device="cpu")
+
+
+def add_noise(clip: np.ndarray, strength: float, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0.0, strength * 255, clip.shape)
+    return np.clip(clip + noise, 0, 255).astype(np.uint8)
+
+
+def blur(clip: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    k = 2 * round(3 * sigma) + 1
+    return np.stack([cv2.GaussianBlur(f, (k, k), sigma) for f in clip])
+
+
+def shuffle_frames(clip: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(clip), round(fraction * len(clip)), replace=False)
+    out = clip.copy()
+    out[picked] = clip[rng.permutation(picked)]
+    return out
+
+
+CORRUPTIONS = {
+    "noise": (lambda c, s, i: add_noise(c, s, i), (0.04, 0.15)),
+    "blur": (lambda c, s, i: blur(c, s), (1.0, 3.0)),
+    "shuffle": (lambda c, s, i: shuffle_frames(c, s, i), (0.4, 1.0)),
+}
+
+
+@pytest.fixture(scope="module")
+def real_features(real_windows, real_extractor) -> dict[tuple[str, float], np.ndarray]:
+    feats = {("clean", 0.0): real_extractor.features(real_windows)}
+    for name, (corrupt, strengths) in CORRUPTIONS.items():
+        for s in strengths:
+            feats[(name, s)] = real_extractor.features([corrupt(c, s, i) for i, c in enumerate(real_windows)])
+    return feats
+
+
+@pytest.mark.needs_weights
+@pytest.mark.needs_shared
+def test_real_features_batched_equal_one_at_a_time_and_self_fvd_is_zero(real_windows, real_extractor):
+    batched = real_extractor.features(real_windows[:4])
+    single = np.concatenate([real_extractor.features([w]) for w in real_windows[:4]])
+    assert np.abs(batched - single).max() <= 1e-5 * np.abs(batched).max()
+    trace = np.trace(gaussian_statistics(batched.astype(np.float64))[1])
+    for method in ("eigh", "sqrtm"):
+        assert abs(frechet_distance_from_features(batched, batched, method=method)) <= 1e-6 * trace
+
+
+def exact_trace_sqrt_product(x: np.ndarray, y: np.ndarray) -> float:
+    """tr((S_x S_y)^1/2) for biased covariances of few samples: the nuclear norm of Xc Yc^T / sqrt(n m).
+
+    The non-zero eigenvalues of S_x S_y are those of G G^T / (n m) with G = Xc Yc^T (n x m), so the trace of the
+    root is the sum of G's singular values: a small, well-conditioned SVD, exact even when n, m < d.
+    """
+    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
+    return float(np.linalg.svd(xc @ yc.T, compute_uv=False).sum() / np.sqrt(len(x) * len(y)))
+
+
+@pytest.mark.slow
+@pytest.mark.needs_weights
+@pytest.mark.needs_shared
+def test_fvd_grows_with_corruption_strength(real_features):
+    clean = real_features[("clean", 0.0)].astype(np.float64)
+    for name, (_, strengths) in CORRUPTIONS.items():
+        values = [frechet_distance_from_features(clean, clean)]
+        for s in strengths:
+            feats = real_features[(name, s)].astype(np.float64)
+            fast = frechet_distance_from_features(feats, clean, method="eigh")
+            # n < 400 here: both covariances are rank-deficient. The eigh method matches the exact closed form to
+            # 1e-9; scipy's sqrtm of the singular product drifts by up to ~1e-5 (it is the less accurate one here;
+            # on full-rank covariances the two agree to 1e-6, see tests/metrics/test_frechet.py).
+            (mu_f, s_f), (mu_c, s_c) = gaussian_statistics(feats), gaussian_statistics(clean)
+            exact = np.sum((mu_f - mu_c) ** 2) + np.trace(s_f) + np.trace(s_c) \
+                - 2 * exact_trace_sqrt_product(feats, clean)
+            assert fast == pytest.approx(exact, rel=1e-9), (name, s)
+            assert frechet_distance_from_features(feats, clean, method="sqrtm") == pytest.approx(fast, rel=3e-5)
+            values.append(fast)
+        assert abs(values[0]) < 1e-6 * values[1], (name, values)
+        assert values == sorted(values) and values[1] > 10, (name, values)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_weights
+@pytest.mark.needs_shared
+def test_bfloat16_fvd_stays_within_one_percent_of_float32(real_windows, real_features, i3d_weights):  # noqa: F811
+    bf16 = I3dFeatureExtractor(i3d_weights, protocol=REAL_PROTOCOL, batch_size=8, dtype="bfloat16", device="cpu")
+    clean32 = real_features[("clean", 0.0)]
+    clean16 = bf16.features(real_windows)
+    report = {}
+    for name, (corrupt, strengths) in CORRUPTIONS.items():
+        s = strengths[0]  # the mildest corruption: the smallest FVD, the hardest relative tolerance
+        fvd32 = frechet_distance_from_features(real_features[(name, s)], clean32)
+        fvd16 = frechet_distance_from_features(
+            bf16.features([corrupt(c, s, i) for i, c in enumerate(real_windows)]), clean16)
+        report[name] = (fvd32, fvd16)
+    print(json.dumps(report))
+    for fvd32, fvd16 in report.values():
+        assert fvd16 == pytest.approx(fvd32, rel=0.01), report
