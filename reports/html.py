@@ -31,7 +31,15 @@ def environment():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
+    env.filters["wbr"] = _word_breaks
     return env
+
+
+def _word_breaks(text: Any):
+    """Escaped text with a line-break opportunity after each underscore (long metric names in table headers)."""
+    from markupsafe import Markup, escape
+
+    return Markup(str(escape(text)).replace("_", "_<wbr>"))
 
 
 def render(template: str, **context: Any) -> str:
