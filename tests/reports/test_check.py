@@ -170,3 +170,11 @@ def test_real_run_against_itself_and_a_worsened_copy(real_runs, tmp_path):
 def test_compare_results_unknown_metric_filter():
     with pytest.raises(VbenchError, match="no metric 'x'"):
         compare_results(results_dict(BASE), results_dict(BASE), metrics=["x"])
+
+
+@pytest.mark.parametrize("command", ["check", "leaderboard"])
+def test_help_renders(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "%%" not in out and "95% CI" in out

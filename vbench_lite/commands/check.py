@@ -9,7 +9,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "check", help="compare results with a baseline; exit 1 on a regression",
         description="Exit 1 when a metric is worse than the baseline by more than its tolerance and (CI-aware, the "
-        "default) the new run's 95%% CI lies entirely on the worse side of the baseline value; exit 0 otherwise, "
+        "default) the new run's 95% CI lies entirely on the worse side of the baseline value; exit 0 otherwise, "
         "2 on unusable input. Direction comes from higher_is_better. Prints a Markdown table, also appended to "
         "$GITHUB_STEP_SUMMARY when set.")
     p.add_argument("results", metavar="RESULTS.json", help="the new run's results.json (or its run folder)")

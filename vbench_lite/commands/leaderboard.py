@@ -9,7 +9,7 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("leaderboard", help="rank runs: leaderboard CSV, Markdown and HTML reports",
-                       description="One row per run: each metric with its 95%% CI and rank (direction-aware), "
+                       description="One row per run: each metric with its 95% CI and rank (direction-aware), "
                        "a mean rank overall, per-dimension values. Runs made with different suites, FVD protocols "
                        "or weights are refused unless --allow-mixed.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (or their results.json)")
