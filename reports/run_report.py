@@ -66,14 +66,17 @@ def write_comparison_report(run_dirs: Sequence[str | os.PathLike], out_dir: str 
                             metrics: Sequence[str] | None = None, max_prompts: int = 24) -> dict[str, Path]:
     """``leaderboard.csv``, ``report.md`` and ``report.html`` comparing ``run_dirs`` in ``out_dir``.
 
-    ``attention_csv``: an attention sweep (CSV path, DataFrame or rows) whose plots and table become a section;
+    ``attention_csv``: an attention sweep (CSV path, DataFrame or rows) whose plots and table become a section; by
+    default ``out_dir/attention/attention.csv`` when it exists;
     ``quality_cost_df``: a ``reference_models.compare_strategies.quality_cost_table`` frame for the quality-vs-cost
     section. Runs that are not comparable raise :class:`VbenchError` unless ``allow_mixed``.
     """
     runs, board = comparison_outputs(run_dirs, leaderboard_df=leaderboard_df, allow_mixed=allow_mixed,
                                      metrics=metrics)
-    attention, attention_path = load_attention(attention_csv)
     out = Path(out_dir)
+    if attention_csv is None and (out / "attention" / "attention.csv").exists():
+        attention_csv = out / "attention" / "attention.csv"  # the demo folder's own sweep
+    attention, attention_path = load_attention(attention_csv)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"leaderboard.csv": out / "leaderboard.csv", "report.md": out / "report.md",
              "report.html": out / "report.html"}

@@ -151,13 +151,15 @@ def test_comparison_report_with_attention_and_quality_cost(real_runs, tmp_path, 
 
 def test_comparison_report_attention_from_csv_uses_its_plot(real_runs, tmp_path, attention_rows):
     from metrics.attention_measure import write_attention_report
+    from reports.plots import file_data_uri
 
     written = write_attention_report(attention_rows, tmp_path / "att")
     paths = write_comparison_report([real_runs["clean"]], tmp_path / "cmp", attention_csv=written["csv"])
-    html = paths["report.html"].read_text()
-    from reports.plots import file_data_uri
-
-    assert file_data_uri(written["plot_cost_vs_frames"]) in html
+    assert file_data_uri(written["plot_cost_vs_frames"]) in paths["report.html"].read_text()
+    # a demo folder's own sweep (OUT/attention/attention.csv) is found without being named
+    demo = write_attention_report(attention_rows, tmp_path / "demo" / "attention")
+    paths = write_comparison_report([real_runs["clean"]], tmp_path / "demo")
+    assert file_data_uri(demo["plot_cost_vs_frames"]) in paths["report.html"].read_text()
 
 
 def test_load_attention_errors(tmp_path):
