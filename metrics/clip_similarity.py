@@ -23,6 +23,7 @@ Three layers, torchmetrics style: the pure maths in :mod:`metrics.functional.cli
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -236,7 +237,10 @@ class ClipEncoder:
         self.dtype = DTYPES[dtype]
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
-        self.model = loaded.model.to(device=self.device, dtype=self.dtype).eval()
+        model = loaded.model
+        if next(model.parameters()).dtype != self.dtype:  # cast a copy: the loaded model stays as it was loaded
+            model = copy.deepcopy(model).to(dtype=self.dtype)
+        self.model = model.to(device=self.device).eval()
         self._text_cache: dict[str, torch.Tensor] = {}
 
     @torch.inference_mode()
