@@ -30,6 +30,15 @@ _PACKAGES = ("vbench-lite", "torch", "torchvision", "open_clip_torch", "torchmet
              "av", "decord", "opencv-python-headless", "safetensors")
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -40,6 +49,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for sharing, like any other file
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
