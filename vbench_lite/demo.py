@@ -209,9 +209,16 @@ def _quality_cost(outcome: DemoOutcome, console):
 def _reports(out: Path, outcome: DemoOutcome, attention_csv, quality_cost, console) -> None:
     from reports.run_report import write_comparison_report
 
-    files = write_comparison_report(list(outcome.runs.values()), out, attention_csv=attention_csv,
-                                    quality_cost_df=quality_cost, title="vbench-lite demo",
-                                    notes=outcome.notes)
+    if not outcome.runs:
+        raise VbenchError(f"{out}: no run of the demo succeeded; see the notes above")
+    kwargs = dict(attention_csv=attention_csv, quality_cost_df=quality_cost, title="vbench-lite demo")
+    try:
+        files = write_comparison_report(list(outcome.runs.values()), out, notes=outcome.notes, **kwargs)
+    except VbenchError as exc:  # every demo run shares suite, protocol and weights; say so if one did not
+        outcome.notes.append(f"runs are not strictly comparable, ranked anyway: {exc}")
+        console.print(f"[yellow]{exc}[/yellow]")
+        files = write_comparison_report(list(outcome.runs.values()), out, notes=outcome.notes, allow_mixed=True,
+                                        **kwargs)
     outcome.files.update({k: Path(v) for k, v in files.items()})
 
 
