@@ -37,6 +37,9 @@ class MetricResult:
     n: int
     higher_is_better: bool
     settings: dict[str, Any] = field(default_factory=dict)
+    #: What the metric measures (text_alignment, temporal_consistency, dynamics, distribution...); the leaderboard
+    #: averages ranks within a family first so that several correlated metrics do not outvote the others.
+    family: str | None = None
     by_dimension: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_category: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -50,6 +53,8 @@ class MetricResult:
             "higher_is_better": bool(self.higher_is_better),
             "settings": self.settings,
         }
+        if self.family:
+            out["family"] = self.family
         if self.by_dimension:
             out["by_dimension"] = self.by_dimension
         if self.by_category:
@@ -83,6 +88,8 @@ class VideoMetric:
 
     name: ClassVar[str] = "metric"
     outputs: ClassVar[dict[str, bool]] = {}
+    #: output name -> family (see :class:`MetricResult`); outputs not listed form a family named after the plug-in.
+    output_families: ClassVar[dict[str, str]] = {}
     #: Bump when the meaning of the cached features changes, so old caches are not reused.
     feature_version: ClassVar[int] = 1
 
@@ -104,6 +111,9 @@ class VideoMetric:
                            "provenance": self.provenance()}, sort_keys=True, default=str)
         return f"{self.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
+    def family_of(self, output: str) -> str:
+        return self.output_families.get(output, self.name)
+
     # -- per clip -------------------------------------------------------------------------------------------
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         raise NotImplementedError
@@ -123,7 +133,7 @@ class VideoMetric:
             overall = summarize([v for _, v in pairs], seed=seed)
             results[out_name] = MetricResult(
                 value=overall["value"], ci95=overall["ci95"], n=overall["n"], higher_is_better=higher,
-                settings=self.settings(),
+                settings=self.settings(), family=self.family_of(out_name),
                 by_dimension=_group(pairs, lambda r: r.prompt.dimensions, seed),
                 by_category=_group(pairs, lambda r: [r.prompt.category], seed),
             )

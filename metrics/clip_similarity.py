@@ -367,6 +367,8 @@ class ClipSimilarityPlugin(VideoMetric):
 
     name = "clip"
     outputs = {"clip_similarity": True, "clipscore": True, "clip_consistency": True}
+    output_families = {"clip_similarity": "text_alignment", "clipscore": "text_alignment",
+                       "clip_consistency": "temporal_consistency"}
     feature_version = 1
 
     _KNOWN = ("model", "pretrained", "frames", "policy", "fps", "batch_size", "dtype", "device", "allow_download",

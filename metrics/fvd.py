@@ -88,15 +88,20 @@ class FvdProtocol:
     def frames_needed(self) -> int:
         return self.start + (self.num_frames - 1) * self.stride + 1
 
+    def feature_settings(self) -> dict[str, Any]:
+        """The settings that define the features of a clip long enough for the protocol (all but ``loop_short``:
+        looping only decides what happens to shorter clips, and each looped clip is noted in the results)."""
+        return {k: v for k, v in asdict(self).items() if k != "loop_short"}
+
     @property
     def name(self) -> str:
-        return "stylegan-v" if self == FvdProtocol() else "custom"
+        return "stylegan-v" if self.feature_settings() == FvdProtocol().feature_settings() else "custom"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def hash(self) -> str:
-        blob = json.dumps({**self.to_dict(), **self.FIXED}, sort_keys=True)
+        blob = json.dumps({**self.feature_settings(), **self.FIXED}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def describe(self) -> dict[str, Any]:
@@ -321,6 +326,7 @@ class ReferenceStats:
     features: np.ndarray | None = None
     videos: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    looped: list[str] = field(default_factory=list)  # shorter than the protocol, read cyclically (loop_short)
 
     @property
     def protocol_hash(self) -> str:
@@ -337,6 +343,7 @@ def save_reference_stats(path: str | os.PathLike, ref: ReferenceStats, *, includ
         "protocol": np.array(json.dumps(ref.protocol, sort_keys=True)), "protocol_hash": np.array(ref.protocol_hash),
         "weights_sha256": np.array(ref.weights_sha256), "dtype": np.array(ref.dtype),
         "videos": np.array(ref.videos, dtype=str), "skipped": np.array(ref.skipped, dtype=str),
+        "looped": np.array(ref.looped, dtype=str),
     }
     if include_features and ref.features is not None:
         arrays["features"] = np.asarray(ref.features, dtype=np.float32)
@@ -368,7 +375,8 @@ def load_reference_stats(path: str | os.PathLike) -> ReferenceStats:
                 dtype=str(data["dtype"]) if "dtype" in files else "float32",
                 features=data["features"] if "features" in files else None,
                 videos=[str(v) for v in data["videos"]] if "videos" in files else [],
-                skipped=[str(v) for v in data["skipped"]] if "skipped" in files else [])
+                skipped=[str(v) for v in data["skipped"]] if "skipped" in files else [],
+                looped=[str(v) for v in data["looped"]] if "looped" in files else [])
     except VbenchError:
         raise
     except Exception as exc:
@@ -381,7 +389,7 @@ def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256:
     if ref.protocol_hash != protocol.hash():
         mine = protocol.describe()
         differs = [f"{k}={ref.protocol.get(k)!r} (this run: {mine[k]!r})" for k in sorted(mine)
-                   if k not in ("name", "hash") and ref.protocol.get(k) != mine[k]]
+                   if k not in ("name", "hash", "loop_short") and ref.protocol.get(k) != mine[k]]
         raise VbenchError(f"{source}: reference statistics use FVD protocol {ref.protocol.get('name')!r} "
                           f"({ref.protocol_hash}), this run uses {protocol.name!r} ({protocol.hash()}): "
                           f"{'; '.join(differs) or 'settings differ'}")
@@ -407,7 +415,7 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
     if not paths:
         raise VbenchError(f"{root}: no videos found")
     protocol = extractor.protocol
-    feats, names, skipped = [], [], []
+    feats, names, skipped, looped = [], [], [], []
     batch: list[tuple[str, np.ndarray]] = []
 
     def flush() -> None:
@@ -425,6 +433,8 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
         except VbenchError as exc:
             skipped.append(f"{name}: {exc}")
             continue
+        if clip.num_frames < protocol.frames_needed:
+            looped.append(name)
         batch.append((name, clip.frames))
         if len(batch) >= extractor.batch_size:
             flush()
@@ -435,7 +445,7 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
         raise VbenchError(f"{root}: none of {len(paths)} videos is usable ({skipped[0]})")
     features = np.concatenate(feats)
     return ReferenceStats(FeatureStatistics.from_features(features), protocol.describe(), weights_sha256,
-                          extractor.dtype_name, features=features, videos=names, skipped=skipped)
+                          extractor.dtype_name, features=features, videos=names, skipped=skipped, looped=looped)
 
 
 def _directory_fingerprint(root: Path) -> str:
@@ -481,6 +491,7 @@ class FvdPlugin(VideoMetric):
 
     name = "fvd"
     outputs: ClassVar[dict[str, bool]] = {"fvd": False, "kvd": False}
+    output_families: ClassVar[dict[str, str]] = {"fvd": "distribution", "kvd": "distribution"}
     feature_version = 1
 
     def __init__(self, weights: str = "i3d-k400", num_frames: int | str = 16, stride: int | str = 1,
@@ -533,7 +544,9 @@ class FvdPlugin(VideoMetric):
     # -- per clip -------------------------------------------------------------------------------------------
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         features = self.extractor.features(list(clips))
-        return [{"i3d": row.astype(np.float32)} for row in features]
+        needed = self.protocol.frames_needed
+        return [{"i3d": row.astype(np.float32), "i3d_looped": np.array(clip.num_frames < needed)}
+                for row, clip in zip(features, clips)]
 
     def per_video(self, features: dict[str, np.ndarray]) -> dict[str, float]:
         return {}  # FVD and KVD exist only for a set
@@ -545,7 +558,9 @@ class FvdPlugin(VideoMetric):
 
         path = Path(reference)
         if path.is_dir():
-            key = hashlib.sha256(f"{path.resolve()}|{_directory_fingerprint(path)}|{self.cache_key()}".encode())
+            # loop_short decides which videos are in the set (short ones skipped or looped): part of the key.
+            key = hashlib.sha256(f"{path.resolve()}|{_directory_fingerprint(path)}|{self.cache_key()}|"
+                                 f"loop={self.protocol.loop_short}".encode())
             cached = cache_dir() / "fvd-reference" / f"{key.hexdigest()[:20]}.npz"
             if cached.is_file():
                 try:
@@ -576,6 +591,13 @@ class FvdPlugin(VideoMetric):
             raise VbenchError(f"{reference}: FVD needs at least 2 generated and 2 reference clips "
                               f"(got {len(rows)} and {ref.stats.n})")
         notes = small_sample_notes(len(rows), ref.stats.n)
+        looped = sum(bool(r.features.get("i3d_looped", False)) for r in records if "i3d" in r.features)
+        needed = self.protocol.frames_needed
+        if looped:
+            notes.append(f"{looped} of {len(rows)} generated clips had fewer than {needed} frames and were looped")
+        if ref.looped:
+            notes.append(f"{len(ref.looped)} of {ref.stats.n} reference videos had fewer than {needed} frames and "
+                         f"were looped (e.g. {ref.looped[0]})")
         if ref.skipped:
             notes.append(f"{len(ref.skipped)} reference videos skipped (e.g. {ref.skipped[0]})")
         gen_stats = FeatureStatistics.from_features(generated)
@@ -593,7 +615,7 @@ class FvdPlugin(VideoMetric):
         kvd, kvd_std = kernel_distance(generated, ref.features, num_subsets=self.kvd_subsets,
                                        subset_size=self.kvd_subset_size, seed=seed)
         size = min(self.kvd_subset_size, len(rows), len(ref.features))
-        kvd_notes = [n for n in notes if "reference videos skipped" in n]
+        kvd_notes = [n for n in notes if "skipped" in n or "looped" in n]
         results["kvd"] = MetricResult(value=kvd, ci95=None, n=len(rows), higher_is_better=False, settings=settings,
                                       notes=kvd_notes,
                                       extra={**extra, "subset_std": kvd_std, "subsets": self.kvd_subsets,

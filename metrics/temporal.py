@@ -160,6 +160,8 @@ class TemporalPlugin(VideoMetric):
 
     name = "temporal"
     outputs = {"temporal_flicker": True, "motion_smoothness": True, "warping_error": False, "dynamic_degree": True}
+    output_families = {"temporal_flicker": "temporal_consistency", "motion_smoothness": "temporal_consistency",
+                       "warping_error": "temporal_consistency", "dynamic_degree": "dynamics"}
     feature_version = 1
 
     def __init__(self, **settings: Any) -> None:

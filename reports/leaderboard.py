@@ -7,8 +7,12 @@ Ranking rules:
   next is 3).
 - A run without a value for a metric (not computed, failed, NaN) ranks last on that metric, tied with the other
   runs that have none.
-- ``mean_rank`` is the mean of a run's per-metric ranks over the metrics that at least one run has a value for;
-  ``rank`` ranks ``mean_rank`` the same way (ties share the better rank). Rows are sorted by ``rank``, then name.
+- Metrics come in families (``family`` in ``results.json``: text_alignment, temporal_consistency, dynamics,
+  distribution...). ``family_rank[<family>]`` is the mean of a run's ranks on that family's metrics, and
+  ``mean_rank`` is the mean of the family ranks, over the metrics that at least one run has a value for. Averaging
+  within a family first keeps four correlated temporal-consistency measures (which all reward a frozen clip) from
+  outvoting text alignment, motion and FVD, the way VBench reports dimensions rather than raw measures.
+  ``rank`` ranks ``mean_rank`` (ties share the better rank). Rows are sorted by ``rank``, then name.
 
 Runs are only ranked together when they are comparable: same prompt suite (name and sha256), same FVD protocol
 (``provenance.protocols``), same weights (``provenance.weights``, compared on the keys both runs have: a run that
@@ -27,6 +31,14 @@ import pandas as pd
 
 from reports.tables import Run, metric_directions, metric_names
 from vbench_lite.types import VbenchError
+
+#: Families of metrics that predate the ``family`` field of results.json (or come from plug-ins that omit it).
+KNOWN_FAMILIES = {
+    "clip_similarity": "text_alignment", "clipscore": "text_alignment",
+    "clip_consistency": "temporal_consistency", "temporal_flicker": "temporal_consistency",
+    "motion_smoothness": "temporal_consistency", "warping_error": "temporal_consistency",
+    "dynamic_degree": "dynamics", "fvd": "distribution", "kvd": "distribution",
+}
 
 #: Leaderboard columns before the per-metric ones.
 INFO_COLUMNS = ["run", "rank", "mean_rank", "generator", "suite", "suite_sha256", "videos", "failed_videos"]
@@ -85,6 +97,21 @@ def check_comparable(runs: Sequence[Run], allow_mixed: bool = False) -> list[str
     return issues
 
 
+def metric_families(runs: Sequence[Run], names: Sequence[str]) -> dict[str, str]:
+    """The family of each metric: as the first run that records one says, else :data:`KNOWN_FAMILIES`, else the
+    metric is a family of its own."""
+    out: dict[str, str] = {}
+    for m in names:
+        recorded = next((r.metrics[m].get("family") for r in runs
+                         if isinstance(r.metrics.get(m), dict) and r.metrics[m].get("family")), None)
+        out[m] = recorded or KNOWN_FAMILIES.get(m, m)
+    return out
+
+
+def family_column(family: str) -> str:
+    return f"family_rank[{family}]"
+
+
 def rank_values(values: pd.Series, higher_is_better: bool) -> pd.Series:
     """Competition ranks (1 = best, ties share the better rank, missing values tied last) as floats."""
     numeric = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -138,10 +165,16 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
         df[f"{m}_rank"] = rank_values(df[m], directions.get(m, True))
         if df[m].notna().any():
             ranked.append(f"{m}_rank")
-    if ranked:
-        df["mean_rank"] = df[ranked].mean(axis=1)
+    families = metric_families(runs, names)
+    family_cols: list[str] = []
+    for family in dict.fromkeys(families[c[: -len("_rank")]] for c in ranked):
+        col = family_column(family)
+        df[col] = df[[c for c in ranked if families[c[: -len("_rank")]] == family]].mean(axis=1)
+        family_cols.append(col)
+    if family_cols:
+        df["mean_rank"] = df[family_cols].mean(axis=1)
         df["rank"] = rank_values(df["mean_rank"], higher_is_better=False)
-    columns = list(INFO_COLUMNS)
+    columns = list(INFO_COLUMNS) + family_cols
     for m in names:
         columns += [f"{m}{s}" for s in METRIC_SUFFIXES]
     for m in names:
@@ -153,7 +186,8 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
         if df[col].notna().all():
             df[col] = df[col].astype("int64")
     df.attrs = {"metrics": names, "higher_is_better": {m: directions.get(m, True) for m in names},
-                "dimensions": {m: sorted(dims_by_metric[m]) for m in names}, "notes": notes}
+                "dimensions": {m: sorted(dims_by_metric[m]) for m in names}, "notes": notes,
+                "families": families}
     return df
 
 
@@ -178,6 +212,16 @@ def write_leaderboard_csv(df: pd.DataFrame, path) -> None:
 
 
 __all__ = [
-    "INFO_COLUMNS", "METRIC_SUFFIXES", "build_leaderboard", "check_comparable", "comparability_issues",
-    "dimension_column", "leaderboard_metrics", "rank_values", "write_leaderboard_csv",
+    "INFO_COLUMNS",
+    "KNOWN_FAMILIES",
+    "METRIC_SUFFIXES",
+    "build_leaderboard",
+    "check_comparable",
+    "comparability_issues",
+    "dimension_column",
+    "family_column",
+    "leaderboard_metrics",
+    "metric_families",
+    "rank_values",
+    "write_leaderboard_csv",
 ]

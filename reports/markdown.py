@@ -210,7 +210,7 @@ def comparison_markdown(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title
     if notes or leaderboard.attrs.get("notes"):
         parts.append("")
     parts += ["## Leaderboard", "", "Each metric: mean [95% bootstrap CI]; ↑ higher is better, ↓ lower is better. "
-              "Rank 1 is best; the overall rank orders the mean of the per-metric ranks.", "",
+              "Rank 1 is best; the overall rank orders the mean over metric families of each family's mean rank.", "",
               leaderboard_markdown(leaderboard), ""]
     for m in leaderboard_metrics(leaderboard):
         table = dimension_markdown(leaderboard, m)

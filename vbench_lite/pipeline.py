@@ -360,6 +360,7 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
             failures.append(Failure(reference or metric.name, str(exc), stage=f"metric:{metric.name}"))
             results = {}
         for out_name, res in results.items():
+            res.family = res.family or metric.family_of(out_name)
             metric_results[out_name] = res
         prov = metric.provenance()
         for key, value in prov.items():

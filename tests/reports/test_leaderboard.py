@@ -87,6 +87,30 @@ def test_leaderboard_metrics_subset_and_unknown(tmp_path):
         build_leaderboard(runs, metrics=["nope"])
 
 
+def test_families_are_averaged_before_metrics(tmp_path):
+    """A run that wins four correlated metrics of one family and loses the only metric of two other families
+    must not top the board: ranks are averaged within a family first (hand-computed below)."""
+    temporal = ("temporal_flicker", "motion_smoothness", "warping_error", "clip_consistency")
+
+    def entries(t_values, dyn, fvd):
+        out = {m: {**metric_entry(v, higher=m != "warping_error"), "family": "temporal_consistency"}
+               for m, v in zip(temporal, t_values)}
+        out["dynamic_degree"] = metric_entry(dyn)  # no family recorded: KNOWN_FAMILIES says "dynamics"
+        out["fvd"] = {**metric_entry(fvd, higher=False), "family": "distribution"}
+        return out
+
+    frozen = write_results(tmp_path / "frozen", results_dict(entries((1.0, 1.0, 0.0, 1.0), 0.0, 90.0)))
+    exact = write_results(tmp_path / "exact", results_dict(entries((0.99, 0.99, 0.1, 0.95), 1.0, 10.0)))
+    board = build_leaderboard(load_runs([frozen, exact])).set_index("run")
+    # per-metric mean would be frozen (1+1+1+1+2+2)/6 = 1.33 vs exact 1.67; by family:
+    # frozen: temporal 1, dynamics 2, distribution 2 -> 5/3; exact: temporal 2, dynamics 1, distribution 1 -> 4/3
+    assert board.loc["frozen", "family_rank[temporal_consistency]"] == 1.0
+    assert board.loc["exact", "family_rank[dynamics]"] == 1.0
+    assert board["mean_rank"].to_dict() == pytest.approx({"exact": 4 / 3, "frozen": 5 / 3})
+    assert board["rank"].to_dict() == {"exact": 1, "frozen": 2}
+    assert board.attrs["families"]["dynamic_degree"] == "dynamics"
+
+
 def test_all_missing_metric_does_not_count_in_mean_rank(tmp_path):
     a = write_results(tmp_path / "a", results_dict({"clip": metric_entry(0.3), "fvd": metric_entry(None)}))
     b = write_results(tmp_path / "b", results_dict({"clip": metric_entry(0.2), "fvd": metric_entry(None)}))
