@@ -41,7 +41,7 @@ from vbench_lite.types import Clip, Prompt, VbenchError
 from vbench_lite.video_io import read_video, write_video
 
 #: The default protocol's hash: stored in every reference statistics file, so it must not drift silently.
-STYLEGAN_V_HASH = "d65ff62b216d3b5b"
+STYLEGAN_V_HASH = "56ab2f9d0d0a9a4a"
 SMALL = {"num_frames": 9, "size": 64}  # the smallest protocol the I3D runs: fast tests with random weights
 
 
@@ -57,10 +57,17 @@ def test_default_protocol_is_stylegan_v_and_its_hash_is_pinned():
 
 
 @pytest.mark.parametrize("change", [{"num_frames": 32}, {"stride": 2}, {"start": 4}, {"resize": "short_side_crop"},
-                                    {"size": 128}, {"loop_short": True}])
-def test_every_setting_changes_the_hash(change):
+                                    {"size": 128}])
+def test_every_feature_setting_changes_the_hash(change):
     other = FvdProtocol(**change)
     assert other.hash() != FvdProtocol().hash() and other.name == "custom"
+
+
+def test_looping_short_clips_keeps_the_protocol():
+    # Looping only changes clips the protocol would refuse, and each is noted: statistics stay comparable.
+    looping = FvdProtocol(loop_short=True)
+    assert looping.hash() == FvdProtocol().hash() and looping.name == "stylegan-v"
+    assert looping.describe()["loop_short"] is True
 
 
 def test_bad_protocols_are_refused():
@@ -305,8 +312,14 @@ def test_plugin_extracts_batched_features_equal_to_single_clips(random_weights):
     assert plugin.per_video(feats[0]) == {}
     with pytest.raises(VbenchError, match="square-0: 8 frames, FVD protocol needs 9"):
         plugin.extract([Clip(clips[0].frames[:8], source="square-0")], [Prompt(id="p", text="x")])
+    assert not feats[0]["i3d_looped"]
     looping = FvdPlugin(weights=str(random_weights), **SMALL, loop_short=True)
-    assert looping.extract([Clip(clips[0].frames[:8])], [Prompt(id="p", text="x")])[0]["i3d"].shape == (400,)
+    looped = looping.extract([Clip(clips[0].frames[:8])], [Prompt(id="p", text="x")])[0]
+    assert looped["i3d"].shape == (400,) and looped["i3d_looped"]
+    looped_frames = np.concatenate([clips[0].frames[:8], clips[0].frames[:1]])  # 9 frames: 0..7, then 0 again
+    torch.testing.assert_close(torch.from_numpy(looped["i3d"]),
+                               torch.from_numpy(plugin.extract([Clip(looped_frames)], [Prompt(id="p", text="x")])[0]
+                                                ["i3d"]), rtol=1e-5, atol=1e-5 * float(np.abs(looped["i3d"]).max()))
 
 
 def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp_path, monkeypatch, capsys):
@@ -353,6 +366,15 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
     with pytest.warns(UserWarning):
         lean_result = plugin.aggregate(records, reference=str(lean))
     assert "kvd" not in lean_result and any("KVD not computed" in n for n in lean_result["fvd"].notes)
+
+    looping = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=5, loop_short=True)
+    short_records = _records(looping, [*generated[:5], Clip(generated[5].frames[:6])])
+    with pytest.warns(UserWarning):
+        notes = looping.aggregate(short_records, reference=str(stats))["fvd"].notes
+    assert any("1 of 6 generated clips had fewer than 9 frames and were looped" in n for n in notes)
+    with pytest.warns(UserWarning):
+        notes = looping.aggregate(short_records, reference=str(ref_dir))["fvd"].notes
+    assert any("1 of 7 reference videos" in n and "short.mp4" in n for n in notes)
 
     other = tmp_path / "other.npz"
     assert cli_main(["fvd-stats", str(ref_dir), "--out", str(other), "--weights", str(random_weights),
