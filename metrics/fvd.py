@@ -40,6 +40,7 @@ from metrics.base import ClipRecord, MetricResult, VideoMetric
 from metrics.functional.frechet import bootstrap_frechet_ci95, covariance_from_sums, frechet_distance
 from metrics.functional.kernel_distance import kernel_distance
 from reference_models.i3d import I3D_MIN_FRAMES, NUM_CLASSES
+from vbench_lite.results import atomic_write_bytes
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 FEATURE_DIM = NUM_CLASSES
@@ -347,14 +348,9 @@ def save_reference_stats(path: str | os.PathLike, ref: ReferenceStats, *, includ
     }
     if include_features and ref.features is not None:
         arrays["features"] = np.asarray(ref.features, dtype=np.float32)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def load_reference_stats(path: str | os.PathLike) -> ReferenceStats:

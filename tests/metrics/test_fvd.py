@@ -275,6 +275,19 @@ def _records(plugin: FvdPlugin, clips: list[Clip]) -> list[ClipRecord]:
     return [ClipRecord(prompt, i, feats, {}) for i, feats in enumerate(plugin.extract(clips, [prompt] * len(clips)))]
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:FutureWarning")
+def test_extractor_runs_a_torchscript_detector_on_protocol_frames(tmp_path):
+    from tests.reference_models.test_i3d import _FakeDetector  # mean of its input + 4 (the flags FVD must pass)
+
+    path = tmp_path / "i3d_torchscript.pt"
+    torch.jit.script(_FakeDetector()).save(str(path))
+    extractor = I3dFeatureExtractor(path, protocol=FvdProtocol(size=32))
+    feats = extractor.features([np.full((16, 20, 20, 3), 255, np.uint8), np.zeros((16, 20, 20, 3), np.uint8)])
+    np.testing.assert_allclose(feats[:, 0], [1.0 + 4.0, -1.0 + 4.0], rtol=1e-6)  # [-1, 1] input, features mode
+    with pytest.raises(VbenchError, match="float32 only"):
+        I3dFeatureExtractor(path, dtype="bfloat16")
+
+
 def test_plugin_without_cached_weights_says_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path))
     with pytest.raises(VbenchError, match="run `vbench-lite weights fetch i3d`"):
