@@ -161,22 +161,19 @@ class FeatureStatistics:
 
     def update(self, features: np.ndarray) -> FeatureStatistics:
         """Add a batch in place (and return self)."""
-        other = FeatureStatistics.from_features(features)
-        self._check_dim(other)
-        self.n += other.n
-        self.feature_sum = self.feature_sum + other.feature_sum
-        self.outer_sum = self.outer_sum + other.outer_sum
+        merged = self.merge(FeatureStatistics.from_features(features))
+        self.n, self.feature_sum, self.outer_sum = merged.n, merged.feature_sum, merged.outer_sum
         return self
 
     def merge(self, other: FeatureStatistics) -> FeatureStatistics:
-        """The statistics of the union of both sets (a new object)."""
-        self._check_dim(other)
-        return FeatureStatistics(self.n + other.n, self.feature_sum + other.feature_sum,
-                                 self.outer_sum + other.outer_sum)
-
-    def _check_dim(self, other: FeatureStatistics) -> None:
+        """The statistics of the union of both sets (a new object). Empty statistics take any feature size."""
+        if self.n == 0 or other.n == 0:
+            full = other if self.n == 0 else self
+            return FeatureStatistics(full.n, full.feature_sum.copy(), full.outer_sum.copy())
         if self.feature_sum.shape != other.feature_sum.shape:
             raise ValueError(f"feature sizes differ: {self.feature_sum.shape[0]} vs {other.feature_sum.shape[0]}")
+        return FeatureStatistics(self.n + other.n, self.feature_sum + other.feature_sum,
+                                 self.outer_sum + other.outer_sum)
 
     def mean_cov(self, *, unbiased: bool = False) -> tuple[np.ndarray, np.ndarray]:
         return covariance_from_sums(self.n, self.feature_sum, self.outer_sum, unbiased=unbiased)

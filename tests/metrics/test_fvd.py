@@ -125,6 +125,10 @@ def test_two_shards_merge_to_the_one_shot_statistics():
         assert other.n == one.n
         np.testing.assert_allclose(other.feature_sum, one.feature_sum, rtol=1e-12)
         np.testing.assert_allclose(other.outer_sum, one.outer_sum, rtol=1e-12)
+    small = FeatureStatistics().update(x[:5, :16]).update(x[5:9, :16])  # empty statistics take any size
+    np.testing.assert_allclose(small.outer_sum, x[:9, :16].T @ x[:9, :16], rtol=1e-12)
+    with pytest.raises(ValueError, match="feature sizes differ"):
+        small.merge(one)
     ref = FeatureStatistics.from_features(rng.normal(size=(600, 400)))
     assert fvd_from_statistics(merged, ref) == pytest.approx(fvd_from_statistics(one, ref), rel=1e-12)
 
