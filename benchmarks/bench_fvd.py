@@ -74,15 +74,18 @@ def bench_i3d(n_clips: int, size: int, frames: int, batch_size: int, repeats: in
     bf16 = bf16.to(torch.bfloat16).to(memory_format=layout)
     t_bf16, f_bf16 = best_time(lambda: run(bf16, torch.bfloat16, batch_size), repeats)
     scale = f_batched.abs().max().item()
+
+    def row(label: str, seconds: float, features: torch.Tensor | None = None) -> str:
+        line = f"  {label:<32} {n_clips / seconds:7.2f} clips/s  {seconds / n_clips * 1e3:8.1f} ms/clip"
+        if features is not None:
+            line += f"   max |diff| / max |feature| {(features - f_batched).abs().max().item() / scale:.1e}"
+        return line
+
     print(f"I3D, {n_clips} clips of {frames} x {size} x {size}, {source}, {torch.get_num_threads()} threads "
           f"(best of {repeats})")
-    print(f"  float32 batched (batch {batch_size})  {n_clips / t_batched:7.2f} clips/s   "
-          f"{t_batched / n_clips * 1e3:7.1f} ms/clip")
-    print(f"  float32 one clip at a time     {n_clips / t_loop:7.2f} clips/s   {t_loop / n_clips * 1e3:7.1f} ms/clip"
-          f"   max |diff| / max |feature| {(f_loop - f_batched).abs().max().item() / scale:.1e}")
-    print(f"  bfloat16 batched (batch {batch_size})  {n_clips / t_bf16:7.2f} clips/s   "
-          f"{t_bf16 / n_clips * 1e3:7.1f} ms/clip   max |diff| / max |feature| "
-          f"{(f_bf16 - f_batched).abs().max().item() / scale:.1e}")
+    print(row(f"float32 batched (batch {batch_size})", t_batched))
+    print(row("float32 one clip at a time", t_loop, f_loop))
+    print(row(f"bfloat16 batched (batch {batch_size})", t_bf16, f_bf16))
     print(f"  throughput batched / loop: {t_loop / t_batched:.2f}x;  bfloat16 / float32 batched: "
           f"{t_batched / t_bf16:.2f}x   (features: {FEATURE_DIM}-d)")
 
