@@ -143,6 +143,19 @@ def test_bootstrap_interval_is_reproducible_and_shrinks_with_more_samples():
     assert bootstrap_frechet_ci95(large[:1], mu_r, s_r) is None
 
 
+def test_bootstrap_interval_contains_the_estimate_even_when_resampling_inflates_it():
+    """With fewer clips than dimensions every resample (duplicated rows, lower rank) lands above the estimate;
+    the bias shift must bring the interval back around it."""
+    rng = np.random.default_rng(3)
+    ref = rng.normal(size=(300, 40))
+    mu_r, s_r = gaussian_statistics(ref)
+    for n in (12, 30, 200):
+        x = rng.normal(size=(n, 40)) * 1.1 + 0.2
+        value = FrechetToReference(mu_r, s_r).of_features(x)
+        lo, hi = bootstrap_frechet_ci95(x, mu_r, s_r, n_boot=100, seed=0)
+        assert 0.0 <= lo <= value <= hi, (n, lo, value, hi)
+
+
 def test_bad_arguments():
     eye = np.eye(3)
     with pytest.raises(ValueError, match="unknown Frechet method"):
