@@ -96,6 +96,13 @@ class VideoMetric:
     def __init__(self, **settings: Any) -> None:
         self._settings = dict(settings)
 
+    #: How the pipeline decodes videos (``max_frames``, ``max_side``), for metrics that decode more videos
+    #: themselves (FVD's reference folder) and must do it the same way.
+    decode_settings: ClassVar[dict[str, Any]] = {}
+
+    def set_decode_settings(self, **settings: Any) -> None:
+        self.decode_settings = dict(settings)
+
     # -- identity -------------------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         """JSON-able settings recorded in results (model, sampling policy, protocol...)."""

@@ -395,7 +395,8 @@ def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256:
 
 
 def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeatureExtractor, weights_sha256: str, *,
-                             progress: Callable[[int, int], None] | None = None) -> ReferenceStats:
+                             progress: Callable[[int, int], None] | None = None,
+                             max_side: int | None = REFERENCE_DECODE_MAX_SIDE) -> ReferenceStats:
     """Features and statistics of every video under ``directory`` (decoded with ``vbench_lite.video_io``).
 
     Videos that cannot be decoded or are shorter than the protocol needs are skipped and listed (StyleGAN-V
@@ -421,7 +422,7 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
         name = str(path.relative_to(root))
         try:
             clip = read_video(path, policy="first", num_frames=protocol.frames_needed,
-                              max_side=REFERENCE_DECODE_MAX_SIDE)
+                              max_side=max_side)
             select_frames(clip.num_frames, protocol, str(path))
         except VbenchError as exc:
             skipped.append(f"{name}: {exc}")
@@ -562,7 +563,9 @@ class FvdPlugin(VideoMetric):
                     return ref
                 except VbenchError:
                     pass  # a damaged or stale cache entry is recomputed
-            ref = reference_from_directory(path, self.extractor, self.weights_sha256)
+            # decode the reference like the generated clips were decoded (the pipeline's --max-side)
+            ref = reference_from_directory(path, self.extractor, self.weights_sha256,
+                                           max_side=self.decode_settings.get("max_side", REFERENCE_DECODE_MAX_SIDE))
             save_reference_stats(cached, ref)
             return ref
         if not path.is_file():

@@ -330,6 +330,8 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
     out_dir = Path(out_dir)
     failures = list(failures or [])
     started = now_iso()
+    for metric in metrics:
+        metric.set_decode_settings(max_frames=settings.max_frames, max_side=settings.max_side)
     mine = dist.shard(items)
     features, extract_failures = extract_all(mine, metrics, out_dir, settings, progress=progress and dist.is_main)
     gathered = dist.gather((features, [f.to_dict() for f in extract_failures]))
