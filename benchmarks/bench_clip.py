@@ -12,10 +12,10 @@ frame-prompt cosines with batched float32 (max absolute difference).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from _timing import best_time  # benchmarks/ is the script folder, first on sys.path
 
 
 def _random_weights(model: str):
@@ -45,16 +45,6 @@ def _frames_and_prompts(n_frames: int):
         frames.append(clip.frames[:take])
         texts += [prompt.text] * take
     return np.concatenate(frames), texts
-
-
-def _time(fn, repeats: int) -> tuple[float, torch.Tensor]:
-    out = fn()  # warm-up (also the result we compare)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     reference = None
     for label, dtype, batch, x in variants:
         encoder = ClipEncoder(fresh(), dtype=dtype, batch_size=batch)
-        seconds, cos = _time(lambda enc=encoder, x=x: cosines(enc, x), args.repeats)
+        seconds, cos = best_time(lambda enc=encoder, x=x: cosines(enc, x), args.repeats)
         if reference is None:
             reference = cos
         diff = float((cos - reference[: len(cos)]).abs().max())

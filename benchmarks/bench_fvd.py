@@ -14,20 +14,10 @@ Kinetics-400 weights when present (``vbench-lite weights fetch i3d``), random we
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
-
-
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    out = fn()  # warm-up, and the value we report
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
+from _timing import best_time  # benchmarks/ is the script folder, first on sys.path
 
 
 def bench_frechet(n_features: int, dim: int, repeats: int) -> None:

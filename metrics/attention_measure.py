@@ -50,6 +50,7 @@ from metrics.attention_cost import (
     token_count,
 )
 from reference_models.attention import ATTENTION_STRATEGIES, DEFAULT_WINDOW, build_attention, resolve_strategy
+from vbench_lite.native import native_stderr_silenced
 
 DEFAULT_STRATEGIES = tuple(ATTENTION_STRATEGIES)
 DEFAULT_FRAMES = (4, 8, 16)
@@ -143,22 +144,6 @@ def measure_peak_memory(fn: Callable[[], Any], device: str = "cpu") -> int | Non
     return max(int(peak), 0)
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Mute file descriptor 2 while the profiler's native tracer prints its start/stop chatter."""
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 # -- where the time goes -----------------------------------------------------------------------------------------
 def op_breakdown(fn: Callable[[], Any], *, repeats: int = 3, top: int = 4) -> list[dict[str, Any]]:
     """The ops that take the most self time in ``fn`` (torch profiler, CPU and CUDA activities), per call."""
@@ -166,7 +151,7 @@ def op_breakdown(fn: Callable[[], Any], *, repeats: int = 3, top: int = 4) -> li
 
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
     fn()
-    with _native_stderr_silenced(), profile(activities=activities) as prof:
+    with native_stderr_silenced(), profile(activities=activities) as prof:
         for _ in range(repeats):
             fn()
     events = prof.key_averages()

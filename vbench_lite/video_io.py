@@ -9,7 +9,6 @@ Every decode error becomes a one-line :class:`VbenchError` naming the file and t
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vbench_lite.native import native_stderr_silenced
 from vbench_lite.types import Clip, VbenchError
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".gif")
@@ -118,27 +118,10 @@ def _resize(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA) for f in frames])
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """decord and FFmpeg print their own error lines on file descriptor 2; ours is the one line that counts."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable stderr: nothing to silence
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _read_decord(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
     import decord
 
-    with _native_stderr_silenced():
+    with native_stderr_silenced():  # decord prints its own error lines; ours is the one that counts
         vr = decord.VideoReader(str(path), num_threads=1)
     total = len(vr)
     if total < 1:
