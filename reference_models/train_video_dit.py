@@ -9,11 +9,12 @@ Data: every prompt of the synthetic suite (``synthetic_suite_prompts()``) render
 (seed 1000 and up) and generation (seed 0 and up) are held out. The pool is rendered once, then visited in a
 seeded random order (a fresh permutation per epoch).
 
-Objective: rectified flow (``video_dit.flow_loss``), uniform timesteps, the condition dropped to the null token
-for 10% of the clips (classifier-free guidance). AdamW with linear warm-up and cosine decay, gradient clipping at 1,
-an exponential moving average of the weights (the EMA weights are saved). Everything is seeded (initialisation,
-data order, noise, timesteps) and the thread count is fixed (default 1: on a shared 2-core machine one thread is
-faster than two), so the same command on the same machine and torch version gives the same weights.
+Objective: rectified flow with x0-prediction (``video_dit.flow_loss``), shifted noise levels, object pixels weighted
+3x, the condition dropped to the null token for 10% of the clips (classifier-free guidance). AdamW with linear warm-up
+and cosine decay, gradient clipping at 1, an exponential moving average of the weights (the EMA weights are saved).
+Everything is seeded (initialisation, data order, noise, timesteps) and the thread count is fixed (default 1: on a
+shared 2-core machine one thread is faster than two), so the same command on the same machine and torch version
+gives the same weights.
 
 The checkpoint holds the weights (float32) and a JSON metadata block: ``format``, ``config`` (the model config,
 vocabulary included) and ``training`` (command, steps, seed, wall time, final loss, evaluation, versions).
@@ -22,7 +23,6 @@ vocabulary included) and ``training`` (command, steps, seed, wall time, final lo
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import platform
@@ -42,10 +42,12 @@ from reference_models.video_dit import (
     condition_ids,
     config_by_name,
     flow_loss,
+    foreground_mask,
     from_uint8_frames,
     sample,
     to_uint8_frames,
 )
+from vbench_lite.results import sha256_file
 
 CHECKPOINT_DIR = Path(__file__).with_name("checkpoints")
 CHECKPOINT_FORMAT = "vbench-lite/video-dit@1"
@@ -98,8 +100,8 @@ def learning_rate(step: int, steps: int, peak: float, warmup: int) -> float:
 
 
 def train(config: VideoDiTConfig, *, steps: int, batch_size: int, lr: float, warmup: int, weight_decay: float,
-          ema_decay: float, cond_dropout: float, seeds_per_prompt: int, seed: int, log=print
-          ) -> tuple[VideoDiT, dict[str, Any]]:
+          ema_decay: float, cond_dropout: float, seeds_per_prompt: int, seed: int, foreground_weight: float = 1.0,
+          loss_t_floor: float = 1.0, log=print) -> tuple[VideoDiT, dict[str, Any]]:
     """Train from scratch; returns the EMA model (eval mode) and the training record."""
     torch.manual_seed(seed)
     model = VideoDiT(config)
@@ -125,7 +127,8 @@ def train(config: VideoDiTConfig, *, steps: int, batch_size: int, lr: float, war
         x0 = from_uint8_frames(torch.from_numpy(clips[index.numpy()]))  # (B, 3, T, H, W) in [-1, 1]
         cond = ids[index].clone()  # (B, F)
         cond[torch.rand(len(index), generator=generator) < cond_dropout] = 0  # the null token: unconditional
-        loss = flow_loss(model, x0, cond, generator=generator)
+        weight = 1.0 + (foreground_weight - 1.0) * foreground_mask(x0) if foreground_weight != 1.0 else None
+        loss = flow_loss(model, x0, cond, generator=generator, weight=weight, t_floor=loss_t_floor)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -144,10 +147,13 @@ def train(config: VideoDiTConfig, *, steps: int, batch_size: int, lr: float, war
     every = max(1, min(50, steps // 10))  # mean loss of each stretch of `every` steps
     record = {
         "steps": steps, "batch_size": batch_size, "lr": lr, "warmup": warmup, "weight_decay": weight_decay,
-        "ema_decay": ema_decay, "cond_dropout": cond_dropout, "seeds_per_prompt": seeds_per_prompt, "seed": seed,
+        "ema_decay": ema_decay, "cond_dropout": cond_dropout, "foreground_weight": foreground_weight,
+        "seeds_per_prompt": seeds_per_prompt, "seed": seed,
         "train_seed_base": TRAIN_SEED_BASE, "training_clips": len(clips),
-        "objective": f"rectified flow, {config.prediction}-prediction, velocity loss",
-        "timesteps": "uniform(0, 1)", "optimizer": "AdamW(betas=(0.9, 0.99)), warm-up + cosine to 10%",
+        "objective": f"rectified flow, {config.prediction}-prediction, loss ||x0_hat - x0||^2 / max(t, floor)^2",
+        "loss_t_floor": loss_t_floor,
+        "timesteps": f"shift_time(U(0, 1), {config.time_shift})",
+        "optimizer": "AdamW(betas=(0.9, 0.99)), warm-up + cosine to 10%",
         "final_loss": round(float(np.mean(losses[-50:])), 5),
         "loss_curve_every": every,
         "loss_curve": [round(float(np.mean(losses[i:i + every])), 5) for i in range(0, steps, every)],
@@ -250,14 +256,6 @@ def checkpoint_name(config: VideoDiTConfig) -> str:
     return f"{config.name.lower()}-{config.strategy}"
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 INDEX_HEADER = """# Reference video DiT checkpoints
 
 Written by `python -m reference_models.train_video_dit --write-index` from each checkpoint's metadata (the same
@@ -274,8 +272,13 @@ the same bytes (single-threaded, seeded); other machines may differ in the last 
 """
 
 
-def write_index(directory: str | Path = CHECKPOINT_DIR, extra_sections: str = "") -> Path:
-    """Rewrite ``CHECKPOINTS.md``: one row per ``*.safetensors`` with its training facts and sha256."""
+FVD_FILE = "fvd.json"
+PREVIEW_FILE = "preview.png"
+
+
+def write_index(directory: str | Path = CHECKPOINT_DIR) -> Path:
+    """Rewrite ``CHECKPOINTS.md``: one row per ``*.safetensors`` with its training facts and sha256, plus the FVD
+    table of ``fvd.json`` (written by ``python -m reference_models.compare_strategies --fvd ...``) when present."""
     from safetensors import safe_open
 
     directory = Path(directory)
@@ -297,10 +300,38 @@ def write_index(directory: str | Path = CHECKPOINT_DIR, extra_sections: str = ""
         commands.append(f"- `{path.stem}`: `{training.get('command', '?')}`")
     text = (INDEX_HEADER + "\n".join(rows) + "\n\nPixel FD / motion FD: `train_video_dit.pixel_frechet` of 52 "
             f"generated clips (every 4th suite prompt, noise seed {EVAL_SEED}, 16 Euler steps) against the exact "
-            "renderer at the same held-out seed; in brackets the untrained model of the same config. Lower is "
-            "better.\n\n## Training commands\n\n" + "\n".join(commands) + "\n" + extra_sections)
+            "renderer at the same held-out seed; in brackets the untrained model of the same config (adaLN-Zero: "
+            "it predicts x0 = 0, so its clips are uniform mid-grey). Lower is better. Wall time was measured on a "
+            "shared 2-core machine with other jobs running.\n\n## Training commands\n\n" + "\n".join(commands) + "\n")
+    fvd_path = directory / FVD_FILE
+    if fvd_path.exists():
+        fvd = json.loads(fvd_path.read_text())
+        lines = ["| checkpoint | FVD |", "|---|---|"]
+        lines += [f"| `{name}` | {value:.1f} |" for name, value in fvd["fvd"].items()]
+        text += ("\n## FVD against the exact renderer\n\n" + "\n".join(lines) + "\n\n" + fvd.get("note", "") + "\n")
+    if (directory / PREVIEW_FILE).exists():
+        text += (f"\n## Preview\n\n![samples]({PREVIEW_FILE})\n\nEach group: the exact renderer (top), then every "
+                 "shipped checkpoint in the order of the table, same prompt, every other frame. Written by "
+                 "`python -m reference_models.train_video_dit --write-index --preview`.\n")
     out = directory / "CHECKPOINTS.md"
     out.write_text(text)
+    return out
+
+
+def write_preview(directory: str | Path = CHECKPOINT_DIR, *, prompt_stride: int = 26, seed: int = EVAL_SEED) -> Path:
+    """A PNG of a few held-out samples of every checkpoint under the exact renderer's clip of the same prompt."""
+    import cv2
+
+    from vbench_lite.generators.reference import load_checkpoint
+
+    directory = Path(directory)
+    models = [load_checkpoint(p)[0] for p in sorted(directory.glob("*.safetensors"))]
+    prompts = evaluation_prompts(stride=prompt_stride)
+    reference = render_clips(prompts, [seed] * len(prompts), models[0].config)
+    generated = [generate_clips(m, prompts, seed) for m in models]
+    rows = [clip for k in range(len(prompts)) for clip in [reference[k], *(g[k] for g in generated)]]
+    out = directory / PREVIEW_FILE
+    cv2.imwrite(str(out), preview_grid(rows, scale=2)[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 9])
     return out
 
 
@@ -308,21 +339,29 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m reference_models.train_video_dit", description=__doc__.split("\n")[0])
     p.add_argument("--config", default="VDiT-T", help="name in dit_configs/vdit.json (default VDiT-T)")
     p.add_argument("--strategy", default="full", help="attention strategy (full, spatial, temporal, divided, window)")
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--ema-decay", type=float, default=0.995)
     p.add_argument("--cond-dropout", type=float, default=0.1)
     p.add_argument("--seeds-per-prompt", type=int, default=16)
+    p.add_argument("--loss-t-floor", type=float, default=1.0,
+                   help="x0 loss weighted 1/max(t, floor)^2 (1 = plain x0 loss, 0.05 = JiT's velocity loss)")
+    p.add_argument("--foreground-weight", type=float, default=3.0,
+                   help="loss weight of object pixels (unlike the clip's background colour); 1 = plain loss")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1, part of reproducibility)")
     p.add_argument("--out", default=None, help="checkpoint path (default checkpoints/<config>-<strategy>.safetensors)")
     p.add_argument("--no-eval", action="store_true", help="skip the pixel Frechet evaluation after training")
     p.add_argument("--write-index", action="store_true", help="only rewrite checkpoints/CHECKPOINTS.md")
+    p.add_argument("--preview", action="store_true", help="with --write-index: also redraw checkpoints/preview.png")
     args = p.parse_args(argv)
     if args.write_index:
+        if args.preview:
+            torch.set_num_threads(args.threads)
+            print(write_preview())
         print(write_index())
         return 0
     torch.set_num_threads(args.threads)
@@ -330,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out) if args.out else CHECKPOINT_DIR / f"{checkpoint_name(config)}.safetensors"
     model, record = train(config, steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
                           weight_decay=args.weight_decay, ema_decay=args.ema_decay, cond_dropout=args.cond_dropout,
-                          seeds_per_prompt=args.seeds_per_prompt, seed=args.seed)
+                          seeds_per_prompt=args.seeds_per_prompt, seed=args.seed,
+                          foreground_weight=args.foreground_weight, loss_t_floor=args.loss_t_floor,
+                          log=lambda *a: print(*a, flush=True))
     record["command"] = "python -m reference_models.train_video_dit " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     if not args.no_eval:
