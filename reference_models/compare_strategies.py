@@ -47,22 +47,22 @@ def forward_flops(model: VideoDiT, batch: int = 1) -> dict[str, int]:
     return {"total": counted.total, "attention_core": core}
 
 
-def sampling_latency_ms(model: VideoDiT, *, steps: int = 16, guidance: float = 1.0, threads: int = 1,
-                        min_run_time: float = 2.0) -> float:
+def sampling_latency_ms(model: VideoDiT, *, steps: int = 32, guidance: float = 1.0, eta: float = 1.0,
+                        threads: int = 1, min_run_time: float = 2.0) -> float:
     """Median milliseconds to sample one clip (batch 1, ``steps`` Euler steps) on ``threads`` threads."""
     from torch.utils.benchmark import Timer
 
     cfg = model.config
     noise = torch.randn(1, cfg.channels, cfg.frames, *cfg.size, generator=torch.Generator().manual_seed(0))
     cond = torch.zeros(1, len(condition_fields(cfg)), dtype=torch.long)
-    timer = Timer(stmt="sample(model, cond, noise, steps=steps, guidance=guidance)",
+    timer = Timer(stmt="sample(model, cond, noise, steps=steps, guidance=guidance, eta=eta)",
                   globals={"sample": sample, "model": model, "cond": cond, "noise": noise, "steps": steps,
-                           "guidance": guidance}, num_threads=threads)
+                           "guidance": guidance, "eta": eta}, num_threads=threads)
     return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
 
 
 def strategy_cost_table(config_name: str = "VDiT-T", strategies: Sequence[str] = STRATEGIES, *,
-                        steps: int = 16, guidance: float = 1.0, measure_latency: bool = True, threads: int = 1,
+                        steps: int = 32, guidance: float = 1.0, measure_latency: bool = True, threads: int = 1,
                         min_run_time: float = 2.0) -> list[dict[str, Any]]:
     """One row per strategy: parameters, tokens, measured FLOPs (forward and per clip) and sampling latency."""
     rows = []
@@ -178,7 +178,7 @@ def plot_quality_vs_cost(df, path: str | Path, *, quality: str | None = None,
 # -- FVD of checkpoints against the exact renderer ------------------------------------------------------------
 def fvd_against_renderer(checkpoints: Sequence[str], *, prompt_stride: int = 8, seed: int = 0,
                          reference_seeds: Sequence[int] = (1000, 1001), size: tuple[int, int] = (64, 64),
-                         steps: int = 16, batch_size: int = 4, log=print) -> dict[str, float]:
+                         steps: int = 32, batch_size: int = 4, log=print) -> dict[str, float]:
     """FVD (real Kinetics-400 I3D, the default protocol) of each checkpoint's clips against exact-renderer clips.
 
     The demo's setting: every ``prompt_stride``-th prompt of the synthetic suite, one clip per prompt (noise seed
@@ -228,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fvd:
         result["fvd"] = fvd_against_renderer([c for c in args.fvd.split(",") if c])
         result["note"] = ("FVD (Kinetics-400 I3D, StyleGAN-V protocol: 16 frames resized to 224) of 26 clips "
-                          "(every 8th "
-                          "synthetic-suite prompt, noise seed 0, 16 Euler steps, resized to 64x64) against 52 "
+                          "(every 8th synthetic-suite prompt, noise seed 0, 32 stochastic steps (eta 1), resized "
+                          "to 64x64) against 52 "
                           "exact-renderer clips of the same prompts (render seeds 1000 and 1001, held out); "
                           "`python -m reference_models.compare_strategies --fvd NAMES --json FILE`. Small sets: "
                           "the values rank models and are far above published FVDs of 2048 clips.")

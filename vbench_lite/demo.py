@@ -157,6 +157,8 @@ def _dit_generators(outcome: DemoOutcome) -> list[tuple[str, str, dict[str, str]
         name = f"vdit-t-{strategy}"
         if name in names:
             out.append((f"dit-{strategy}", "reference", {"checkpoint": name}))
+    if out:  # the baseline a trained checkpoint must beat: the same config, untrained (not a dit-* strategy row)
+        out.append(("untrained-dit", "reference", {"checkpoint": "untrained:VDiT-T:full"}))
     return out
 
 
