@@ -39,7 +39,7 @@ def test_registry_builds_the_reference_generator():
     gen = build_generator("reference", {"checkpoint": "vdit-t-full", "steps": "2"})
     assert isinstance(gen, ReferenceGenerator) and GENERATORS.get("reference") is ReferenceGenerator
     assert gen.describe() == {"name": "reference", "args": {"checkpoint": "vdit-t-full", "steps": 2,
-                                                            "guidance": 1.0, "fps": 8.0, "dtype": "float32",
+                                                            "eta": 1.0, "guidance": 1.0, "fps": 8.0, "dtype": "float32",
                                                             "threads": 1}}
 
 

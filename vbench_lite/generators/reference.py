@@ -38,7 +38,6 @@ from vbench_lite.generators.base import Generator
 from vbench_lite.results import sha256_file
 from vbench_lite.types import Clip, Prompt, VbenchError
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[2] / "reference_models" / "checkpoints"
 UNTRAINED_PREFIX = "untrained:"
 DTYPES = ("float32", "bfloat16")
 
