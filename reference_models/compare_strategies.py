@@ -118,22 +118,30 @@ def quality_cost_table(results_by_strategy: Mapping[str, Mapping[str, Any]], cos
 
 def quality_cost_for_runs(runs: Mapping[str, str | Path], *, config_name: str | None = None,
                           measure_latency: bool = True):
-    """:func:`quality_cost_table` for run folders (strategy -> RUN with ``results.json``); the config is read from
-    the runs' generator provenance (``run.json``) unless given."""
-    results, configs = {}, set()
-    for strategy, run in runs.items():
+    """:func:`quality_cost_table` for run folders (label -> RUN with ``results.json``).
+
+    Each run's strategy and config come from its generator provenance in ``run.json`` (``strategy``, ``model``);
+    a run without one is taken to be the strategy its label names. A label is a row: ``{"full": RUN_A,
+    "untrained": RUN_B}`` where RUN_B is the untrained full-attention model gives two rows with the same costs,
+    so a baseline sits on the chart beside the strategies it is the baseline of.
+    """
+    results, configs, strategy_of = {}, set(), {}
+    for label, run in runs.items():
         run = Path(run)
         results_path = run / "results.json"
         if results_path.exists():
-            results[strategy] = json.loads(results_path.read_text())
+            results[label] = json.loads(results_path.read_text())
         manifest = run / "run.json"
-        if manifest.exists():
-            model = json.loads(manifest.read_text()).get("generator_provenance", {}).get("model")
-            if model:
-                configs.add(model)
+        provenance = json.loads(manifest.read_text()).get("generator_provenance", {}) if manifest.exists() else {}
+        if provenance.get("model"):
+            configs.add(provenance["model"])
+        strategy_of[label] = provenance.get("strategy") or label
     name = config_name or (configs.pop() if len(configs) == 1 else "VDiT-T")
-    costs = strategy_cost_table(name, list(runs), measure_latency=measure_latency)
-    return quality_cost_table(results, costs)
+    costs = strategy_cost_table(name, list(dict.fromkeys(strategy_of.values())), measure_latency=measure_latency)
+    by_strategy = {row["strategy"]: row for row in costs}
+    rows = [{**by_strategy[strategy], "strategy": label} for label, strategy in strategy_of.items()
+            if strategy in by_strategy]
+    return quality_cost_table(results, rows)
 
 
 def plot_quality_vs_cost(df, path: str | Path, *, quality: str | None = None,

@@ -200,6 +200,8 @@ def _quality_cost(outcome: DemoOutcome, console):
     dit_runs = {name.removeprefix("dit-"): path for name, path in outcome.runs.items() if name.startswith("dit-")}
     if not dit_runs:
         return None
+    if "untrained-dit" in outcome.runs:  # drawn at the cost of its config, beside the trained strategies
+        dit_runs["untrained"] = outcome.runs["untrained-dit"]
     try:
         from reference_models.compare_strategies import quality_cost_for_runs
 

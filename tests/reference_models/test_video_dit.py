@@ -558,6 +558,12 @@ def test_quality_cost_for_runs_reads_results_and_the_config_from_run_folders(tmp
         (run / "results.json").write_text(json.dumps({"metrics": {"fvd": {"value": value}}}))
         (run / "run.json").write_text(json.dumps({"generator_provenance": {"model": MICRO}}))
         runs[strategy] = run
-    df = quality_cost_for_runs(runs, measure_latency=False)
-    assert list(df.index) == ["full", "temporal"] and set(df["config"]) == {MICRO}
+    baseline = tmp_path / "baseline"  # an untrained full-attention run: its costs are those of "full"
+    baseline.mkdir()
+    (baseline / "results.json").write_text(json.dumps({"metrics": {"fvd": {"value": 99.0}}}))
+    (baseline / "run.json").write_text(json.dumps({"generator_provenance": {"model": MICRO, "strategy": "full"}}))
+    df = quality_cost_for_runs({**runs, "untrained": baseline}, measure_latency=False)
+    assert list(df.index) == ["full", "temporal", "untrained"] and set(df["config"]) == {MICRO}
     assert df.loc["temporal", "fvd"] == 30.0 and df.loc["full", "forward_flops"] > df.loc["temporal", "forward_flops"]
+    assert df.loc["untrained", "fvd"] == 99.0
+    assert df.loc["untrained", "forward_flops"] == df.loc["full", "forward_flops"]

@@ -34,5 +34,8 @@ def test_demo_scores_every_dit_checkpoint_and_reports_quality_against_cost(tmp_p
     assert "Quality vs cost" in html and "untrained-dit" in html
     markdown = outcome.files["report.md"].read_text()
     assert "## Quality versus cost" in markdown
+    section = markdown.split("## Quality versus cost", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")]
+    assert rows[1:] == [*DIT_STRATEGIES, "untrained"]  # after the header row
     leaderboard = pd.read_csv(outcome.files["leaderboard.csv"])
     assert dit_runs | {"untrained-dit"} <= set(leaderboard["run"])
