@@ -30,6 +30,12 @@ STRATEGIES = ("full", "divided", "spatial", "temporal", "window")
 #: Cost columns of :func:`strategy_cost_table`, in order.
 COST_COLUMNS = ("config", "params", "tokens", "forward_flops", "attention_core_flops", "sampler_steps",
                 "flops_per_clip", "gflops_per_clip", "latency_ms_per_clip", "threads")
+#: Metrics drawn by :func:`plot_quality_vs_cost` by default (those present), one row of panels each.
+DEFAULT_CHART_METRICS = ("fvd", "clip_similarity", "temporal_flicker")
+#: Which way is better, for the chart's axis labels (the metrics' own ``higher_is_better``, spelled as arrows).
+METRIC_ARROWS = {"fvd": "(lower is better)", "kvd": "(lower is better)", "warping_error": "(lower is better)",
+                 **{m: "(higher is better)" for m in ("clip_similarity", "clipscore", "clip_consistency",
+                                                      "temporal_flicker", "motion_smoothness", "dynamic_degree")}}
 
 
 def forward_flops(model: VideoDiT, batch: int = 1) -> dict[str, int]:
@@ -144,11 +150,12 @@ def quality_cost_for_runs(runs: Mapping[str, str | Path], *, config_name: str | 
     return quality_cost_table(results, rows)
 
 
-def plot_quality_vs_cost(df, path: str | Path, *, quality: str | None = None,
+def plot_quality_vs_cost(df, path: str | Path, *, quality: str | Sequence[str] | None = None,
                          costs: Sequence[str] = ("gflops_per_clip", "latency_ms_per_clip")) -> Path:
-    """Scatter each strategy's ``quality`` metric against each cost column (one panel per cost); PNG or SVG.
+    """Scatter each strategy's quality metrics against each cost column (a row of panels per metric); PNG or SVG.
 
-    ``quality`` defaults to ``fvd`` when present, else the first metric column. Returns ``path``.
+    ``quality``: one metric column or several; by default those of ``fvd``, ``clip_similarity`` and
+    ``temporal_flicker`` that are present, else the first metric column. Returns ``path``.
     """
     import matplotlib
 
@@ -157,24 +164,30 @@ def plot_quality_vs_cost(df, path: str | Path, *, quality: str | None = None,
 
     metric_cols = [c for c in df.columns if c not in COST_COLUMNS]
     if quality is None:
-        quality = "fvd" if "fvd" in df.columns else (metric_cols[0] if metric_cols else None)
-    if quality is None or quality not in df.columns:
-        raise ValueError(f"no quality column {quality!r} to plot (columns: {', '.join(map(str, df.columns))})")
+        qualities = [c for c in DEFAULT_CHART_METRICS if c in df.columns] or metric_cols[:1]
+    else:
+        qualities = [quality] if isinstance(quality, str) else list(quality)
+    missing = [q for q in qualities if q not in df.columns]
+    if not qualities or missing:
+        raise ValueError(f"no quality column {(missing or [None])[0]!r} to plot "
+                         f"(columns: {', '.join(map(str, df.columns))})")
     panels = [c for c in costs if c in df.columns and df[c].notna().any()]
     if not panels:
         raise ValueError(f"none of the cost columns {list(costs)} has values")
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    fig, axes = plt.subplots(len(qualities), len(panels), figsize=(4.2 * len(panels), 3.2 * len(qualities)),
+                             squeeze=False)
     labels = {"gflops_per_clip": "GFLOPs per clip (measured)", "latency_ms_per_clip": "ms per clip (median)"}
-    for ax, cost in zip(axes[0], panels):
-        sub = df[[cost, quality]].dropna()
-        ax.scatter(sub[cost], sub[quality], color="tab:blue")
-        for strategy, row in sub.iterrows():
-            ax.annotate(str(strategy), (row[cost], row[quality]), textcoords="offset points", xytext=(4, 4),
-                        fontsize=8)
-        ax.set_xlabel(labels.get(cost, cost))
-        ax.set_ylabel(quality)
-        ax.grid(True, alpha=0.3)
-    fig.suptitle(f"Reference video DiT: {quality} versus cost by attention strategy", fontsize=10)
+    for row_axes, metric in zip(axes, qualities):
+        for ax, cost in zip(row_axes, panels):
+            sub = df[[cost, metric]].dropna()
+            ax.scatter(sub[cost], sub[metric], color="tab:blue")
+            for strategy, row in sub.iterrows():
+                ax.annotate(str(strategy), (row[cost], row[metric]), textcoords="offset points", xytext=(4, 4),
+                            fontsize=8)
+            ax.set_xlabel(labels.get(cost, cost))
+            ax.set_ylabel(f"{metric} {METRIC_ARROWS.get(metric, '')}".strip())
+            ax.grid(True, alpha=0.3)
+    fig.suptitle(f"Reference video DiT: {', '.join(qualities)} versus cost by attention strategy", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

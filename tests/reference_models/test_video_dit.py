@@ -544,6 +544,14 @@ def test_quality_cost_table_joins_runs_and_costs_and_plots(tmp_path):
     assert np.isnan(df.loc["temporal", "fvd"]) and np.isnan(df.loc["window", "gflops_per_clip"])
     path = plot_quality_vs_cost(df, tmp_path / "chart.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    one_row = plot_quality_vs_cost(df, tmp_path / "fvd.png", quality="fvd")
+    with Image.open(path) as both, Image.open(one_row) as single:  # default: fvd, and no clip_similarity here
+        assert both.size == single.size
+    two_rows = plot_quality_vs_cost(df, tmp_path / "two.png", quality=["fvd", "clip"])
+    with Image.open(two_rows) as two, Image.open(one_row) as single:
+        assert two.size[0] == single.size[0] and two.size[1] > 1.8 * single.size[1]
     with pytest.raises(ValueError, match="no quality column"):
         plot_quality_vs_cost(df, tmp_path / "x.png", quality="psnr")
 
