@@ -32,10 +32,6 @@ COST_COLUMNS = ("config", "params", "tokens", "forward_flops", "attention_core_f
                 "flops_per_clip", "gflops_per_clip", "latency_ms_per_clip", "threads")
 #: Metrics drawn by :func:`plot_quality_vs_cost` by default (those present), one row of panels each.
 DEFAULT_CHART_METRICS = ("fvd", "clip_similarity", "temporal_flicker")
-#: Which way is better, for the chart's axis labels (the metrics' own ``higher_is_better``, spelled as arrows).
-METRIC_ARROWS = {"fvd": "(lower is better)", "kvd": "(lower is better)", "warping_error": "(lower is better)",
-                 **{m: "(higher is better)" for m in ("clip_similarity", "clipscore", "clip_consistency",
-                                                      "temporal_flicker", "motion_smoothness", "dynamic_degree")}}
 
 
 def forward_flops(model: VideoDiT, batch: int = 1) -> dict[str, int]:
@@ -103,11 +99,19 @@ def metric_values(results: Mapping[str, Any]) -> dict[str, float | None]:
     return out
 
 
+def metric_directions(results: Mapping[str, Any]) -> dict[str, bool]:
+    """``{metric: higher_is_better}`` of the metrics of a ``results.json`` dict that say (a flat mapping says none)."""
+    metrics = results.get("metrics", results)
+    return {name: bool(entry["higher_is_better"]) for name, entry in metrics.items()
+            if isinstance(entry, Mapping) and entry.get("higher_is_better") is not None}
+
+
 def quality_cost_table(results_by_strategy: Mapping[str, Mapping[str, Any]], costs: Iterable[Mapping[str, Any]]):
     """A ``pandas.DataFrame`` indexed by strategy: the cost columns plus one column per metric of the runs.
 
     ``results_by_strategy``: strategy -> ``results.json`` dict (or a flat ``{metric: value}``); ``costs``: rows of
     :func:`strategy_cost_table`. Strategies missing on either side are kept with empty cells, so a failed run shows.
+    ``df.attrs["higher_is_better"]`` holds each metric's direction as the runs state it (as the leaderboard does).
     """
     import pandas as pd
 
@@ -119,7 +123,9 @@ def quality_cost_table(results_by_strategy: Mapping[str, Mapping[str, Any]], cos
     df = cost_df.join(quality, how="outer")
     df.index.name = "strategy"
     order = [s for s in STRATEGIES if s in df.index] + sorted(s for s in df.index if s not in STRATEGIES)
-    return df.loc[order]
+    df = df.loc[order]
+    df.attrs["higher_is_better"] = {m: h for r in results_by_strategy.values() for m, h in metric_directions(r).items()}
+    return df
 
 
 def quality_cost_for_runs(runs: Mapping[str, str | Path], *, config_name: str | None = None,
@@ -163,6 +169,7 @@ def plot_quality_vs_cost(df, path: str | Path, *, quality: str | Sequence[str] |
     import matplotlib.pyplot as plt
 
     metric_cols = [c for c in df.columns if c not in COST_COLUMNS]
+    directions = df.attrs.get("higher_is_better", {})
     if quality is None:
         qualities = [c for c in DEFAULT_CHART_METRICS if c in df.columns] or metric_cols[:1]
     else:
@@ -185,7 +192,8 @@ def plot_quality_vs_cost(df, path: str | Path, *, quality: str | Sequence[str] |
                 ax.annotate(str(strategy), (row[cost], row[metric]), textcoords="offset points", xytext=(4, 4),
                             fontsize=8)
             ax.set_xlabel(labels.get(cost, cost))
-            ax.set_ylabel(f"{metric} {METRIC_ARROWS.get(metric, '')}".strip())
+            better = {True: " (higher is better)", False: " (lower is better)"}.get(directions.get(metric), "")
+            ax.set_ylabel(metric + better)
             ax.grid(True, alpha=0.3)
     fig.suptitle(f"Reference video DiT: {', '.join(qualities)} versus cost by attention strategy", fontsize=10)
     fig.tight_layout()

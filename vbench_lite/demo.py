@@ -23,6 +23,7 @@ from vbench_lite.types import VbenchError
 
 SYNTHETIC_VARIANTS = ("none", "blur", "flicker", "freeze", "shuffle", "wrong_color", "noise")
 DIT_STRATEGIES = ("full", "divided", "spatial", "temporal", "window")
+UNTRAINED_DIT_RUN = "untrained-dit"  # the baseline run; not named dit-*, so it is no strategy of its own
 
 
 @dataclass
@@ -158,7 +159,7 @@ def _dit_generators(outcome: DemoOutcome) -> list[tuple[str, str, dict[str, str]
         if name in names:
             out.append((f"dit-{strategy}", "reference", {"checkpoint": name}))
     if out:  # the baseline a trained checkpoint must beat: the same config, untrained (not a dit-* strategy row)
-        out.append(("untrained-dit", "reference", {"checkpoint": "untrained:VDiT-T:full"}))
+        out.append((UNTRAINED_DIT_RUN, "reference", {"checkpoint": "untrained:VDiT-T:full"}))
     return out
 
 
@@ -200,8 +201,8 @@ def _quality_cost(outcome: DemoOutcome, console):
     dit_runs = {name.removeprefix("dit-"): path for name, path in outcome.runs.items() if name.startswith("dit-")}
     if not dit_runs:
         return None
-    if "untrained-dit" in outcome.runs:  # drawn at the cost of its config, beside the trained strategies
-        dit_runs["untrained"] = outcome.runs["untrained-dit"]
+    if UNTRAINED_DIT_RUN in outcome.runs:  # drawn at the cost of its config, beside the trained strategies
+        dit_runs["untrained"] = outcome.runs[UNTRAINED_DIT_RUN]
     try:
         from reference_models.compare_strategies import quality_cost_for_runs
 

@@ -534,7 +534,8 @@ def test_quality_cost_table_joins_runs_and_costs_and_plots(tmp_path):
     costs = [{"strategy": s, "config": "VDiT-T", "gflops_per_clip": g, "latency_ms_per_clip": ms}
              for s, g, ms in [("full", 3.0, 90.0), ("spatial", 2.0, 60.0), ("temporal", 1.5, 50.0)]]
     results = {
-        "full": {"metrics": {"fvd": {"value": 100.0, "ci95": [90, 110]}, "clip": {"value": 0.3}}},
+        "full": {"metrics": {"fvd": {"value": 100.0, "ci95": [90, 110], "higher_is_better": False},
+                             "clip": {"value": 0.3}}},
         "spatial": {"fvd": 150.0, "clip": 0.25},  # an already flat mapping
         "window": {"metrics": {"fvd": {"value": None}}},  # a failed metric, and a strategy with no cost row
     }
@@ -542,6 +543,7 @@ def test_quality_cost_table_joins_runs_and_costs_and_plots(tmp_path):
     assert list(df.index) == ["full", "spatial", "temporal", "window"]
     assert df.loc["full", "fvd"] == 100.0 and df.loc["spatial", "clip"] == 0.25
     assert np.isnan(df.loc["temporal", "fvd"]) and np.isnan(df.loc["window", "gflops_per_clip"])
+    assert df.attrs["higher_is_better"] == {"fvd": False}  # only what the runs state
     path = plot_quality_vs_cost(df, tmp_path / "chart.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from PIL import Image
