@@ -133,6 +133,82 @@ class VideoDiTConfig:
         return cls(**data)
 
 
+#: Bounds of every config field read from a file (a checkpoint's metadata), checked by
+#: :func:`validate_config_dict` before anything is built. Generous next to the table's sizes (VDiT-B: 2048 tokens,
+#: dim 384, depth 12) yet small enough that no file can ask for hours of sampling or for gigabytes at build time.
+CONFIG_INT_BOUNDS = {"frames": (1, 256), "channels": (3, 3), "dim": (16, 4096), "depth": (1, 64), "heads": (1, 64),
+                     "max_objects": (0, 8)}
+CONFIG_TUPLE_BOUNDS = {"size": (2, 1, 1024), "tubelet": (3, 1, 64), "window": (3, 1, 1024)}  # (length, low, high)
+CONFIG_FLOAT_BOUNDS = {"mlp_ratio": (0.25, 16.0), "time_shift": (1e-3, 1e3)}
+MAX_TOKENS = 4096  # tokens per clip: 2x VDiT-B; attention grows with their square (16384 tokens of a VDiT-T
+#                    width take ~10 s per sampling step on one CPU thread, 4096 under 1 s)
+MAX_CLIP_VALUES = 1 << 24  # frames * height * width of one clip (64 frames of 512x512)
+MAX_VOCAB_WORDS = 4096  # words per vocabulary table (each is an embedding row of dim values per object slot)
+
+
+def validate_config_dict(data: Any) -> dict[str, Any]:
+    """Check a config read from a file: known fields, types, bounds and consistency; raise a one-line ValueError.
+
+    Returns the dict unchanged, ready for :meth:`VideoDiTConfig.from_dict`. Booleans are not numbers here (JSON
+    ``true`` is not a frame count) and floats must be finite.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"config must be a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(VideoDiTConfig)}
+    unknown = sorted(map(str, set(data) - known))
+    if unknown:
+        raise ValueError(f"unknown config fields {unknown}")
+    for name, (low, high) in CONFIG_INT_BOUNDS.items():
+        if name in data:
+            _check_int(name, data[name], low, high)
+    for name, (length, low, high) in CONFIG_TUPLE_BOUNDS.items():
+        if name in data:
+            value = data[name]
+            if not isinstance(value, (list, tuple)) or len(value) != length:
+                raise ValueError(f"config {name} must be a list of {length} integers, got {value!r:.80}")
+            for v in value:
+                _check_int(name, v, low, high)
+    for name, (low, high) in CONFIG_FLOAT_BOUNDS.items():
+        if name in data:
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ValueError(f"config {name} must be a number in [{low:g}, {high:g}], got {value!r:.80}")
+    for name in ("name", "strategy", "prediction"):
+        if name in data and (not isinstance(data[name], str) or len(data[name]) > 100):
+            raise ValueError(f"config {name} must be a string of at most 100 characters, got {data[name]!r:.80}")
+    if "vocab" in data:
+        _check_vocab(data["vocab"])
+    defaults = VideoDiTConfig.__dataclass_fields__
+
+    def get(name: str) -> Any:  # a field's value or its default (only fields with plain defaults are asked)
+        return data.get(name, defaults[name].default)
+
+    frames, size, tubelet = get("frames"), get("size"), get("tubelet")
+    if frames * size[0] * size[1] > MAX_CLIP_VALUES:
+        raise ValueError(f"config clips of {frames} frames of {size[0]}x{size[1]} exceed {MAX_CLIP_VALUES} pixels")
+    tokens = (frames // tubelet[0]) * (size[0] // tubelet[1]) * (size[1] // tubelet[2])
+    if tokens > MAX_TOKENS:
+        raise ValueError(f"config has {tokens} tokens per clip, more than {MAX_TOKENS}")
+    if get("dim") % get("heads"):
+        raise ValueError(f"config dim {get('dim')} is not divisible by heads {get('heads')}")
+    return data
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"config {name} must be an integer in [{low}, {high}], got {value!r:.80}")
+
+
+def _check_vocab(vocab: Any) -> None:
+    if not isinstance(vocab, dict):
+        raise ValueError(f"config vocab must be an object of word lists, got {type(vocab).__name__}")
+    for key, words in vocab.items():
+        if not isinstance(words, list) or len(words) > MAX_VOCAB_WORDS:
+            raise ValueError(f"config vocab {key!r:.40} must be a list of at most {MAX_VOCAB_WORDS} words")
+        if not all(isinstance(w, str) and len(w) <= 100 for w in words):
+            raise ValueError(f"config vocab {key!r:.40} must hold strings of at most 100 characters")
+
+
 def load_config_table(path: str | Path = CONFIG_TABLE) -> dict[str, dict[str, Any]]:
     """The name table: ``{"VDiT-T": {...}, ...}`` (JSON keys starting with ``_`` are comments)."""
     table = json.loads(Path(path).read_text())

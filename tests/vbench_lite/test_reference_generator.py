@@ -134,7 +134,7 @@ def test_bad_arguments_and_checkpoints_give_one_line_errors(tmp_path):
     cases = {
         "missing": (dict(checkpoint=str(tmp_path / "nope.safetensors")), "checkpoint not found"),
         "unknown name": (dict(checkpoint="vdit-t-nope"), "checkpoint not found"),
-        "extra": (dict(checkpoint="vdit-t-full", colour="red"), "unknown arguments"),
+        "extra": (dict(checkpoint="vdit-t-full", colour="red"), "unknown argument 'colour'"),
         "steps": (dict(checkpoint="vdit-t-full", steps="0"), "steps and threads"),
         "number": (dict(checkpoint="vdit-t-full", steps="many"), "bad number"),
         "dtype": (dict(checkpoint="vdit-t-full", dtype="int8"), "dtype must be"),
@@ -177,8 +177,104 @@ def test_pt_checkpoints_load_with_weights_only(tmp_path, generators):
     assert np.array_equal(a, copy.generate(PROMPTS[1], seed=5, num_frames=16, size=(32, 32)).frames)
     evil = tmp_path / "evil.pt"
     torch.save({"config": gen.config.to_dict(), "state_dict": {}, "code": Path("x")}, evil)
-    with pytest.raises(VbenchError, match="cannot read the checkpoint"):
+    with pytest.raises(VbenchError, match=r"cannot read the checkpoint: .*weights_only=True") as info:
         ReferenceGenerator(checkpoint=str(evil))
+    assert "\n" not in str(info.value) and str(evil) in str(info.value)  # torch's own refusal is 6 lines
+
+
+# -- untrusted checkpoint files (issue 12 item 15) -------------------------------------------------------------
+SHIPPED = CHECKPOINT_DIR / "vdit-t-full.safetensors"
+
+
+def _shipped_state_and_config() -> tuple[dict[str, torch.Tensor], dict]:
+    from safetensors import safe_open
+
+    with safe_open(str(SHIPPED), framework="pt") as fh:
+        return {k: fh.get_tensor(k) for k in fh.keys()}, json.loads(fh.metadata()["config"])
+
+
+def _write(tmp_path, name: str, state: dict, config: dict) -> Path:
+    from safetensors.torch import save_file
+
+    path = tmp_path / f"{name}.safetensors"
+    save_file(state, str(path), metadata={"config": json.dumps(config)})
+    return path
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("frames", 100000, r"config frames must be an integer in \[1, 256\], got 100000"),  # the 8.5 min file
+    ("dim", 16384, r"config dim must be an integer in \[16, 4096\], got 16384"),  # the out-of-memory file
+    ("frames", True, "config frames must be an integer"),
+    ("frames", 16.0, "config frames must be an integer"),
+    ("size", [32], "config size must be a list of 2 integers"),
+    ("size", [32, "32"], "config size must be an integer"),
+    ("heads", 0, r"config heads must be an integer in \[1, 64\]"),
+    ("channels", 4, r"config channels must be an integer in \[3, 3\]"),
+    ("mlp_ratio", float("nan"), "config mlp_ratio must be a number"),
+    ("time_shift", -1.0, "config time_shift must be a number"),
+    ("strategy", 7, "config strategy must be a string"),
+    ("vocab", {"color": "red"}, "config vocab 'color' must be a list"),
+    ("colour", "red", "unknown config fields"),
+])
+def test_checkpoint_config_is_bounded_before_anything_is_built(tmp_path, monkeypatch, field, value, message):
+    import reference_models.video_dit as video_dit
+
+    def refuse(*_a, **_k):  # building any model (even on the meta device) means the bound came too late
+        raise AssertionError("a model was built from an unchecked config")
+
+    state, config = _shipped_state_and_config()
+    path = _write(tmp_path, "bad", state, {**config, field: value})
+    monkeypatch.setattr(video_dit.VideoDiT, "__init__", refuse)
+    with pytest.raises(VbenchError, match=f"bad model config in the checkpoint \\({message}") as info:
+        ReferenceGenerator(checkpoint=str(path))
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("changes, message", [
+    # Each field within its own bound, not together: 16 frames of 1024x1024 in 4x4x4 tubelets = 4*256*256 tokens;
+    # 128 frames of 512x512 = 2^25 pixels (in 8x32x32 tubelets: only 16^3 = 4096 tokens).
+    ({"size": [1024, 1024]}, "262144 tokens per clip, more than 4096"),
+    ({"size": [128, 128], "frames": 64}, "16384 tokens per clip, more than 4096"),  # ~5 min a clip at 32 steps
+    ({"size": [512, 512], "frames": 128, "tubelet": [8, 32, 32]}, "128 frames of 512x512 exceed 16777216 pixels"),
+    ({"dim": 48, "heads": 5}, "dim 48 is not divisible by heads 5"),
+    ({"frames": 15}, "does not tile clips of 15 frames"),  # VideoDiTConfig's own check, still one line
+])
+def test_checkpoint_config_consistency(tmp_path, changes, message):
+    state, config = _shipped_state_and_config()
+    path = _write(tmp_path, "bad", state, {**config, **changes})
+    with pytest.raises(VbenchError, match=message) as info:
+        ReferenceGenerator(checkpoint=str(path))
+    assert "\n" not in str(info.value)
+
+
+def test_checkpoint_weights_must_match_the_config_exactly_dtype_and_finite(tmp_path):
+    state, config = _shipped_state_and_config()
+    name = "patch_embed.weight"
+    cases = {
+        "int64": ({**state, name: state[name].to(torch.int64)}, f"weight '{name}' is int64; weights must be floating"),
+        "bool": ({**state, name: state[name] > 0}, f"weight '{name}' is bool; weights must be floating"),
+        "nan": ({**state, name: state[name].clone().index_fill_(0, torch.tensor([3]), float("nan"))},
+                f"weight '{name}' has {state[name][3].numel()} NaN or infinite values"),
+        "inf": ({**state, name: state[name].clone().fill_(float("inf"))},
+                f"weight '{name}' has {state[name].numel()} NaN or infinite values"),
+        "shape": ({**state, name: torch.zeros(64, 3, 4, 4, 2)},
+                  rf"'{name}' has shape \(64, 3, 4, 4, 2\), the config's model needs \(64, 3, 4, 4, 4\)"),
+        "missing": ({k: v for k, v in state.items() if k != name}, f"1 missing \\(e.g. '{name}'\\)"),
+        "extra": ({**state, "evil": torch.zeros(1)}, "1 unexpected \\(e.g. 'evil'\\)"),
+    }
+    # A config claiming a wider model (within the bounds) than its 64-wide weights: refused by the shapes, which are
+    # read from a model on the meta device, so the wide model is never allocated.
+    cases["wide"] = (state, r"the weights do not fit the model config \(.*the config's model needs \(1024, 3")
+    for case, (weights, message) in cases.items():
+        cfg = {**config, "dim": 1024, "heads": 16} if case == "wide" else config
+        path = _write(tmp_path, case, weights, cfg)
+        with pytest.raises(VbenchError, match=message) as info:
+            ReferenceGenerator(checkpoint=str(path))
+        assert str(info.value).startswith(str(path)) and "\n" not in str(info.value), case
+    half = _write(tmp_path, "half", {k: v.half() for k, v in state.items()}, config)  # floating: accepted
+    gen = ReferenceGenerator(checkpoint=str(half), steps=1)
+    assert gen.model.patch_embed.weight.dtype == torch.float32
+    assert torch.equal(gen.model.patch_embed.weight, state[name].half().float())
 
 
 def test_bfloat16_sampling_stays_close_to_float32(generators):

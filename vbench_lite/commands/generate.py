@@ -13,7 +13,9 @@ def register(sub) -> None:
     p.set_defaults(func=run_generate)
 
 
-def do_generate(args, dist):
+def do_generate(args, dist, *, report: bool = True):
+    """Generate the clips; ``report=False`` leaves printing the failures to the caller (``run`` prints them once,
+    with the scoring failures)."""
     from vbench_lite.generators.base import build_generator, parse_generator_args
     from vbench_lite.pipeline import GenerationSettings, generate, resolve_suite
 
@@ -26,7 +28,8 @@ def do_generate(args, dist):
                                        progress=not args.no_progress)
     if dist.is_main:
         print(f"generated {made} clips, {skipped} already present, {len(failures)} failed -> {out / 'clips'}")
-        report_failures(failures)
+        if report:
+            report_failures(failures)
     return suite, generator, failures
 
 

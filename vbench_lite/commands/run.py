@@ -17,17 +17,25 @@ def register(sub) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from vbench_lite.commands._common import report_failures, validate_score_args
     from vbench_lite.commands.generate import do_generate
     from vbench_lite.commands.score import do_score
     from vbench_lite.distributed import init_from_env
 
+    validate_score_args(args)  # a typo in --metrics or --reference must not wait for the whole generation
     dist = init_from_env()
     try:
-        _suite, generator, gen_failures = do_generate(args, dist)
+        # Generation failures are printed once: by score, which reports them with its own (prior_failures).
+        _suite, generator, gen_failures = do_generate(args, dist, report=False)
         score_args = argparse.Namespace(**vars(args))
         score_args.run, score_args.videos = args.out, None
         score_args.suite = args.suite
-        results = do_score(score_args, dist, generator_desc=generator.describe(), prior_failures=gen_failures)
+        try:
+            results = do_score(score_args, dist, generator_desc=generator.describe(), prior_failures=gen_failures)
+        except BaseException:
+            if dist.is_main:  # scoring never got to report them: say what failed before the error
+                report_failures(gen_failures)
+            raise
         if results is not None and not args.no_report:
             write_reports(args.out)
     finally:

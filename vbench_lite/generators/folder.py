@@ -15,6 +15,7 @@ from vbench_lite.video_io import find_videos, parse_video_name, read_video
 
 class FolderGenerator(Generator):
     name = "folder"
+    honours_shape = False  # videos made elsewhere are scored as they are (see the module docstring)
 
     def __init__(self, path: str | None = None, base_seed: str | int = 0, max_side: str | int = 1024) -> None:
         if not path:

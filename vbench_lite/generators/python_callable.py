@@ -4,41 +4,30 @@
 
 The callable is called as ``fn(prompt, seed=..., num_frames=..., size=(H, W))`` where ``prompt`` is the prompt text
 (``pass=text``, the default) or the :class:`~vbench_lite.types.Prompt` (``pass=prompt``). It returns a
-:class:`Clip`, or frames as a uint8 array ``(T, H, W, 3)``, or floats in [0, 1] (numpy or torch, ``(T, H, W, 3)``
-or ``(T, 3, H, W)``).
+:class:`Clip`, or frames (numpy or torch, ``(T, H, W, 3)`` or ``(T, 3, H, W)``) that are uint8, or floats in
+[0, 1]: see :func:`vbench_lite.generators.base.as_clip` for the exact rule (NaN, infinities and floats outside
+[0, 1] are refused, never clipped into a white or black clip). The clip must have the requested ``num_frames`` and
+``size``; anything else fails that clip with a one-line reason. An exception, ``sys.exit()`` included, fails only
+that clip.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from vbench_lite.generators.base import Generator
+from vbench_lite.generators.base import Generator, adapter_arguments, as_clip, unknown_arguments_error
 from vbench_lite.registry import load_object
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 
 def frames_to_clip(obj: Any, fps: float, source: str) -> Clip:
-    """Normalise what a user's callable returned into a uint8 ``(T, H, W, 3)`` clip."""
-    if isinstance(obj, Clip):
-        return obj
-    if hasattr(obj, "detach"):  # torch tensor
-        obj = obj.detach().cpu().numpy()
-    arr = np.asarray(obj)
-    if arr.ndim != 4:
-        raise VbenchError(f"{source}: expected frames (T, H, W, 3), got shape {arr.shape}")
-    if arr.shape[-1] != 3 and arr.shape[1] == 3:
-        arr = arr.transpose(0, 2, 3, 1)  # (T, 3, H, W) -> (T, H, W, 3)
-    if arr.dtype != np.uint8:
-        if not np.issubdtype(arr.dtype, np.floating):
-            raise VbenchError(f"{source}: frames must be uint8 or float in [0, 1], got {arr.dtype}")
-        arr = np.clip(np.rint(arr * 255.0), 0, 255).astype(np.uint8)
-    return Clip(np.ascontiguousarray(arr), fps=fps, source=source)
+    """Normalise what a user's callable returned into a uint8 ``(T, H, W, 3)`` clip (see :func:`as_clip`)."""
+    return as_clip(obj, source, fps)
 
 
 class PythonGenerator(Generator):
     name = "python"
+    extra_arguments = ("fn", "pass")
 
     def __init__(self, callable: str | None = None, fps: str | float = 8.0, **kwargs: str) -> None:
         target = callable or kwargs.pop("fn", None)
@@ -48,7 +37,7 @@ class PythonGenerator(Generator):
         if pass_as not in ("text", "prompt"):
             raise VbenchError(f"python generator: pass must be text or prompt, got {pass_as!r}")
         if kwargs:
-            raise VbenchError(f"python generator: unknown arguments {sorted(kwargs)}")
+            raise unknown_arguments_error(self.name, sorted(kwargs), adapter_arguments(type(self)) or [])
         super().__init__(callable=target, fps=float(fps), **{"pass": pass_as})
         self.fn = load_object(target)
         self.pass_as = pass_as

@@ -29,12 +29,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vbench_lite.generators.base import Generator
+from vbench_lite.generators.base import Generator, adapter_arguments, unknown_arguments_error
 from vbench_lite.results import sha256_file
 from vbench_lite.types import Clip, Prompt, VbenchError
 
@@ -50,15 +51,41 @@ def shipped_checkpoints() -> dict[str, Path]:
 
 
 def load_checkpoint(path: str | os.PathLike):
-    """A :class:`~reference_models.video_dit.VideoDiT` in eval mode and the checkpoint's metadata dict."""
-    import torch
+    """A :class:`~reference_models.video_dit.VideoDiT` in eval mode and the checkpoint's metadata dict.
 
-    from reference_models.video_dit import VideoDiT, VideoDiTConfig
+    Nothing in the file is trusted: the config is bounded and checked (:func:`validate_config_dict`) and the
+    weights are checked against the shapes of the config's model (built on the meta device, so no memory is
+    allocated), for a floating dtype and for finite values, all before the model is built. Every refusal is one
+    line naming the file.
+    """
+    from reference_models.video_dit import VideoDiT, VideoDiTConfig, validate_config_dict
 
     path = Path(path)
     if not path.is_file():
         raise VbenchError(f"{path}: checkpoint not found (shipped names: {', '.join(shipped_checkpoints()) or 'none'};"
                           " or give a path to a .safetensors file)")
+    config_dict, state, metadata = _read_checkpoint(path)
+    try:
+        config = VideoDiTConfig.from_dict(validate_config_dict(config_dict))
+    except (ValueError, TypeError) as exc:
+        raise VbenchError(f"{path}: bad model config in the checkpoint ({_first_line(exc)})") from exc
+    check_weights(path, state, config)
+    model = VideoDiT(config)
+    try:
+        model.load_state_dict(state)
+    except (ValueError, TypeError, RuntimeError) as exc:  # checked above; kept so a surprise stays one line
+        raise VbenchError(f"{path}: the weights do not fit the model config ({_first_line(exc)})") from exc
+    return model.eval(), metadata
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _read_checkpoint(path: Path) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """(config as read, state dict, metadata) of a ``.safetensors`` or ``.pt``/``.pth`` file; one-line errors."""
+    import torch
+
     try:
         if path.suffix == ".safetensors":
             from safetensors import safe_open
@@ -79,15 +106,43 @@ def load_checkpoint(path: str | os.PathLike):
             raise ValueError("expected a .safetensors file (or a .pt/.pth state dict)")
     except KeyError as exc:
         raise VbenchError(f"{path}: not a video DiT checkpoint (its metadata has no {exc})") from exc
+    except pickle.UnpicklingError as exc:  # torch's own message is several lines of advice about weights_only
+        raise VbenchError(f"{path}: cannot read the checkpoint: it holds Python objects other than tensors and plain "
+                          "containers, refused by torch.load(weights_only=True); save {'config': dict, "
+                          "'state_dict': tensors} or a .safetensors file") from exc
     except Exception as exc:
-        raise VbenchError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {exc})") from exc
-    try:
-        model = VideoDiT(VideoDiTConfig.from_dict(config_dict))
-        model.load_state_dict(state)
-    except (ValueError, TypeError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise VbenchError(f"{path}: the weights do not fit the model config ({first})") from exc
-    return model.eval(), metadata
+        raise VbenchError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {_first_line(exc)})") from exc
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise VbenchError(f"{path}: the state_dict must map parameter names to tensors")
+    return config_dict, state, metadata
+
+
+def check_weights(path: Path, state: dict[str, Any], config) -> None:
+    """The weights are exactly the parameters of ``config``'s model: same names and shapes, floating, finite."""
+    import torch
+
+    from reference_models.video_dit import VideoDiT
+
+    with torch.device("meta"):  # shapes only: no memory, whatever the config asks for
+        expected = {k: tuple(v.shape) for k, v in VideoDiT(config).state_dict().items()}
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        parts = [f"{len(missing)} missing (e.g. {missing[0]!r})"] if missing else []
+        parts += [f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r:.80})"] if unexpected else []
+        raise VbenchError(f"{path}: the weights do not fit the model config ({'; '.join(parts)} tensors)")
+    for name, shape in expected.items():
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor):
+            raise VbenchError(f"{path}: weight {name!r} is a {type(tensor).__name__}, not a tensor")
+        if not tensor.is_floating_point():
+            raise VbenchError(f"{path}: weight {name!r} is {str(tensor.dtype).removeprefix('torch.')}; "
+                              "weights must be floating point")
+        if tuple(tensor.shape) != shape:
+            raise VbenchError(f"{path}: the weights do not fit the model config ({name!r} has shape "
+                              f"{tuple(tensor.shape)}, the config's model needs {shape})")
+        bad = int((~torch.isfinite(tensor.float())).sum())
+        if bad:
+            raise VbenchError(f"{path}: weight {name!r} has {bad} NaN or infinite values")
 
 
 def untrained_model(spec: str):
@@ -115,13 +170,13 @@ class ReferenceGenerator(Generator):
     """The reference video DiT as a generator (see the module docstring)."""
 
     name = "reference"
+    extra_arguments: tuple[str, ...] = ()
 
     def __init__(self, checkpoint: str = "vdit-t-full", steps: str | int = 32, eta: str | float = 1.0,
                  guidance: str | float = 1.0, fps: str | float = 8.0, dtype: str = "float32", threads: str | int = 1,
                  **extra: Any) -> None:
         if extra:
-            raise VbenchError(f"reference generator: unknown arguments {sorted(extra)} "
-                              "(known: checkpoint, steps, eta, guidance, fps, dtype, threads)")
+            raise unknown_arguments_error("reference", sorted(extra), adapter_arguments(type(self)) or [])
         try:
             steps, eta, guidance = int(steps), float(eta), float(guidance)
             fps, threads = float(fps), int(threads)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from vbench_lite.generators.base import Generator
+from vbench_lite.generators.base import Generator, unknown_arguments_error
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 # -- the world's vocabulary ---------------------------------------------------------------------------------
@@ -245,11 +245,12 @@ class SyntheticGenerator(Generator):
     """``--generator synthetic --generator-args defect=flicker,strength=1.0,fps=8``."""
 
     name = "synthetic"
+    extra_arguments: tuple[str, ...] = ()
 
     def __init__(self, defect: str = "none", strength: str | float = 1.0, fps: str | float = 8.0,
                  **extra: Any) -> None:
         if extra:
-            raise VbenchError(f"synthetic generator: unknown arguments {sorted(extra)} (known: defect, strength, fps)")
+            raise unknown_arguments_error("synthetic", sorted(extra), ["defect", "strength", "fps"])
         if defect not in DEFECTS:
             raise VbenchError(f"synthetic generator: unknown defect {defect!r} (known: {', '.join(DEFECTS)})")
         super().__init__(defect=defect, strength=float(strength), fps=float(fps))
