@@ -15,6 +15,17 @@ resized to 224x224 (bilinear, ``align_corners=False``, no antialiasing), RGB sca
 ``start`` setting so results are reproducible. Every protocol has a name and a hash that go into results and
 reference statistics files, and statistics of another protocol or other weights are refused.
 
+The decode rule is part of the protocol: ``score`` and ``fvd-stats`` decode frames at most ``--max-side`` pixels on
+the long side (default ``vbench_lite.types.SCORE_MAX_SIDE``, 512; area downscaling) *before* the 224 px resize, so
+videos larger than that give other features than the full-size frames StyleGAN-V reads. ``--max-side 0`` decodes at
+full size, the canonical protocol. Statistics made under another decode rule are refused, and results note how many
+clips reached the decode limit.
+
+Reference statistics files are validated on load (shapes, finiteness, ``n``, a symmetric PSD covariance, the
+protocol hash); every problem with a reference, and a reference missing altogether, is a one-line
+:class:`~vbench_lite.types.VbenchError` from :meth:`FvdPlugin.aggregate`, which the pipeline records as a failure of
+the fvd/kvd rows only.
+
 FVD is biased upwards for small sets: published numbers use 2048 clips. Below that a note and a warning say the
 value is not comparable; at ``n <= 400`` (the feature size) the covariance is rank-deficient, also noted.
 """
@@ -26,8 +37,9 @@ import io
 import json
 import os
 import warnings
+import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,10 +50,10 @@ from torchmetrics import Metric
 
 from metrics.base import ClipRecord, MetricResult, VideoMetric
 from metrics.functional.frechet import bootstrap_frechet_ci95, covariance_from_sums, frechet_distance
-from metrics.functional.kernel_distance import kernel_distance
+from metrics.functional.kernel_distance import bootstrap_mmd2_ci95, kernel_distance
 from reference_models.i3d import I3D_MIN_FRAMES, NUM_CLASSES
 from vbench_lite.results import atomic_write_bytes
-from vbench_lite.types import Clip, Prompt, VbenchError
+from vbench_lite.types import SCORE_MAX_SIDE, Clip, Prompt, VbenchError
 
 FEATURE_DIM = NUM_CLASSES
 #: Clip count of published FVD numbers (StyleGAN-V's FVD_2048 and most papers since).
@@ -49,8 +61,16 @@ PUBLISHED_N = 2048
 RESIZE_RULES = ("bilinear", "short_side_crop")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 STATS_FORMAT = "vbench-lite/fvd-stats@1"
-#: Reference videos are decoded at most this large (area downscaling), as the scoring pipeline decodes clips.
-REFERENCE_DECODE_MAX_SIDE = 512
+#: The decode rule of every protocol hash made before the rule was part of the protocol: `fvd-stats` hard-coded 512
+#: and `score` defaulted to it. A protocol decoding at 512 keeps that hash (files made under it stay valid); any
+#: other rule is folded into the hash. Fixed forever, whatever the default decode size becomes.
+LEGACY_DECODE_MAX_SIDE = 512
+#: Reference statistics are checked to this relative tolerance: the outer-product sum must be symmetric and the
+#: covariance's eigenvalues at least -PSD_RTOL x the largest. Round-off in sums of float64 features is ~1e-13 of
+#: the scale, a negated or corrupted sum is O(1): 1e-6 separates them by orders of magnitude.
+PSD_RTOL = 1e-6
+KVD_SIGN_NOTE = ("KVD is an unbiased MMD^2 estimate: its expected value is 0 when both sets come from the same "
+                 "distribution, so values (and interval ends) slightly below 0 are normal and mean 'no difference'")
 
 
 # -- protocol ---------------------------------------------------------------------------------------------------
@@ -69,6 +89,8 @@ class FvdProtocol:
     resize: str = "bilinear"
     size: int = 224
     loop_short: bool = False
+    #: Frames are decoded at most this many pixels on the long side before the resize above (0: full size).
+    decode_max_side: int = SCORE_MAX_SIDE
 
     #: Fixed facts folded into the hash, so changing them invalidates cached features and statistics.
     FIXED: ClassVar[dict[str, Any]] = {"version": 1, "value_range": [-1, 1], "interpolation": "bilinear",
@@ -84,6 +106,8 @@ class FvdProtocol:
             raise VbenchError(f"FVD protocol: unknown resize rule {self.resize!r} (known: {', '.join(RESIZE_RULES)})")
         if self.size < 32:
             raise VbenchError(f"FVD protocol: size={self.size} is too small for the I3D (at least 32)")
+        if self.decode_max_side < 0:
+            raise VbenchError(f"FVD protocol: decode max_side={self.decode_max_side} must be >= 0 (0: full size)")
 
     @property
     def frames_needed(self) -> int:
@@ -96,14 +120,26 @@ class FvdProtocol:
 
     @property
     def name(self) -> str:
-        return "stylegan-v" if self.feature_settings() == FvdProtocol().feature_settings() else "custom"
+        """"stylegan-v" for its frame selection and resize under any decode rule (the hash tells decode rules
+        apart, and results note clips shrunk at decode); "custom" otherwise."""
+        mine, default = self.feature_settings(), FvdProtocol().feature_settings()
+        mine.pop("decode_max_side")
+        default.pop("decode_max_side")
+        return "stylegan-v" if mine == default else "custom"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def hash(self) -> str:
-        blob = json.dumps({**self.feature_settings(), **self.FIXED}, sort_keys=True)
+        settings = self.feature_settings()
+        if settings["decode_max_side"] == LEGACY_DECODE_MAX_SIDE:
+            del settings["decode_max_side"]  # the rule every earlier hash was made under: keep those hashes
+        blob = json.dumps({**settings, **self.FIXED}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def decode_rule(self) -> str:
+        return f"--max-side {self.decode_max_side}" if self.decode_max_side else "--max-side 0 (full size)"
 
     def describe(self) -> dict[str, Any]:
         """What results record: name, hash and every setting."""
@@ -266,11 +302,56 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+#: CPU flags (``/proc/cpuinfo``) of native bfloat16 arithmetic: x86 AVX-512 BF16 or AMX-BF16, Arm's BF16 extension.
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")
+
+
+def cpu_native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool | None:
+    """Whether this CPU computes bfloat16 natively: ``True``/``False``, or ``None`` when it cannot be told.
+
+    Without native support oneDNN emulates bfloat16 convolutions (convert, compute in float32, round): 1.6x-2.5x
+    slower than float32 instead of ~2.5x faster, and FVD moves further from float32 (+1.3% to +1.4% on the mildest
+    blur of tests/metrics/test_fvd.py, against +0.9% with AVX-512 BF16). ``torch.backends.cpu.get_cpu_capability()``
+    says "AVX512" on both kinds of CPU, so the kernel's flag list is read.
+    """
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return None
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("flags", "features"):  # x86 "flags", arm64 "Features"
+            flags.update(value.split())
+    if not flags:
+        return None
+    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+
+
+def bf16_cpu_warning(dtype: str, device: str | torch.device) -> str | None:
+    """One line to warn with when bfloat16 is asked for on a CPU without native bfloat16; None otherwise.
+
+    Warned, not refused: the numbers stay a valid bfloat16 FVD (within 2% of float32, measured on both paths), and
+    refusing would make bfloat16 reference statistics unusable on such machines. The CPU's support is recorded in
+    the FVD settings either way.
+    """
+    if dtype != "bfloat16" or torch.device(device).type != "cpu":
+        return None
+    native = cpu_native_bf16()
+    if native:
+        return None
+    why = "has no native bfloat16 (no avx512_bf16/amx_bf16 flag)" if native is False else \
+        "may lack native bfloat16 (its flags could not be read)"
+    return (f"FVD dtype=bfloat16: this CPU {why}: bfloat16 is emulated, slower than float32 (1.6x-2.5x measured) "
+            f"and FVD differs from float32 by up to ~2%; use dtype=float32 here")
+
+
 class I3dFeatureExtractor:
     """The FVD feature of clips: preprocess with the protocol, run the I3D in batches, return float32 ``(N, 400)``.
 
     ``dtype="bfloat16"`` casts the network (not autocast); channels-last memory layout is used on every device
-    (same numbers, ~1.7x faster batched convolutions on CPU).
+    (same numbers, ~1.7x faster batched convolutions on CPU). On a CPU without native bfloat16 (see
+    :func:`cpu_native_bf16`) bfloat16 is emulated, slower than float32 and further from it: one warning says so.
     """
 
     def __init__(self, weights: str | os.PathLike, *, protocol: FvdProtocol | None = None, batch_size: int = 8,
@@ -286,6 +367,9 @@ class I3dFeatureExtractor:
         if isinstance(model, TorchScriptI3d) and dtype != "float32":
             raise VbenchError(f"{weights}: a TorchScript detector runs in float32 only")
         self.model = model.to(device=self.device, dtype=DTYPES[dtype]).to(memory_format=torch.channels_last_3d)
+        self.bf16_warning = bf16_cpu_warning(dtype, self.device)
+        if self.bf16_warning:
+            warnings.warn(self.bf16_warning, stacklevel=2)
 
     @torch.no_grad()
     def __call__(self, videos: torch.Tensor) -> torch.Tensor:
@@ -325,6 +409,7 @@ class ReferenceStats:
     videos: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     looped: list[str] = field(default_factory=list)  # shorter than the protocol, read cyclically (loop_short)
+    shrunk: list[str] = field(default_factory=list)  # reached the protocol's decode limit (shrunk at decode)
 
     @property
     def protocol_hash(self) -> str:
@@ -341,7 +426,7 @@ def save_reference_stats(path: str | os.PathLike, ref: ReferenceStats, *, includ
         "protocol": np.array(json.dumps(ref.protocol, sort_keys=True)), "protocol_hash": np.array(ref.protocol_hash),
         "weights_sha256": np.array(ref.weights_sha256), "dtype": np.array(ref.dtype),
         "videos": np.array(ref.videos, dtype=str), "skipped": np.array(ref.skipped, dtype=str),
-        "looped": np.array(ref.looped, dtype=str),
+        "looped": np.array(ref.looped, dtype=str), "shrunk": np.array(ref.shrunk, dtype=str),
     }
     if include_features and ref.features is not None:
         arrays["features"] = np.asarray(ref.features, dtype=np.float32)
@@ -351,9 +436,16 @@ def save_reference_stats(path: str | os.PathLike, ref: ReferenceStats, *, includ
 
 
 def load_reference_stats(path: str | os.PathLike) -> ReferenceStats:
-    """Read a stats file written by :func:`save_reference_stats` (no pickles are loaded)."""
+    """Read and validate a stats file written by :func:`save_reference_stats` (no pickles are loaded).
+
+    A file that would give a wrong FVD/KVD or fail later is refused here, with one line naming the file and the
+    problem: see :func:`_reference_from_arrays`.
+    """
     path = Path(path)
     try:
+        if not zipfile.is_zipfile(path):
+            raise VbenchError(f"{path}: cannot read FVD statistics (not an .npz file); write one with "
+                              f"`vbench-lite fvd-stats DIR --out STATS.npz`")
         with np.load(path, allow_pickle=False) as data:
             files = set(data.files)
             needed = {"n", "feature_sum", "outer_sum", "protocol", "protocol_hash", "weights_sha256"}
@@ -361,31 +453,141 @@ def load_reference_stats(path: str | os.PathLike) -> ReferenceStats:
                 missing = ", ".join(sorted(needed - files))
                 raise VbenchError(f"{path}: not a vbench-lite FVD statistics file (missing {missing}); "
                                   f"write one with `vbench-lite fvd-stats DIR --out STATS.npz`")
-            stats = FeatureStatistics(int(data["n"]), data["feature_sum"].astype(np.float64),
-                                      data["outer_sum"].astype(np.float64))
-            return ReferenceStats(
-                stats=stats, protocol=json.loads(str(data["protocol"])), weights_sha256=str(data["weights_sha256"]),
-                dtype=str(data["dtype"]) if "dtype" in files else "float32",
-                features=data["features"] if "features" in files else None,
-                videos=[str(v) for v in data["videos"]] if "videos" in files else [],
-                skipped=[str(v) for v in data["skipped"]] if "skipped" in files else [],
-                looped=[str(v) for v in data["looped"]] if "looped" in files else [])
+            arrays = {name: data[name] for name in files}
     except VbenchError:
         raise
     except Exception as exc:
-        raise VbenchError(f"{path}: cannot read FVD statistics ({exc})") from exc
+        raise VbenchError(f"{path}: cannot read FVD statistics ({_one_line(exc)})") from exc
+    return _reference_from_arrays(arrays, str(path))
 
 
-def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256: str, dtype: str, source: str
-                     ) -> None:
-    """Refuse reference statistics made with another protocol, other weights or another I3D precision."""
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]
+
+
+def _number_array(data: dict[str, np.ndarray], name: str, ndim: int, source: str) -> np.ndarray:
+    """``data[name]`` as finite float64 of rank ``ndim``, or a one-line error."""
+    arr = data[name]
+    if arr.ndim != ndim:
+        raise VbenchError(f"{source}: {name} must be a {ndim}-d array, got shape {arr.shape}")
+    if arr.dtype.kind not in "fiu":
+        raise VbenchError(f"{source}: {name} must hold numbers, got dtype {arr.dtype}")
+    x = arr.astype(np.float64)
+    bad = int(np.size(x) - np.isfinite(x).sum())
+    if bad:
+        raise VbenchError(f"{source}: {name} has {bad} non-finite values (NaN or inf)")
+    return x
+
+
+def _string_list(data: dict[str, np.ndarray], name: str) -> list[str]:
+    return [str(v) for v in np.atleast_1d(data[name])] if name in data else []
+
+
+def _reference_from_arrays(data: dict[str, np.ndarray], source: str) -> ReferenceStats:
+    """Check the arrays of a stats file and build its :class:`ReferenceStats`.
+
+    Refused: arrays of the wrong rank or shape (``feature_sum`` ``(d,)``, ``outer_sum`` ``(d, d)``, ``features``
+    ``(n, d)``); non-finite values; ``n`` not a whole number >= 2, or unlike the number of stored feature rows; a
+    ``feature_sum`` that is not the sum of the stored features; an ``outer_sum`` that is not symmetric or gives a
+    covariance with an eigenvalue below ``-PSD_RTOL`` x the largest (plus the sums' round-off); a protocol without
+    its hash, whose hash differs from ``protocol_hash``, or does not match its own settings; an unknown dtype.
+    """
+    n_arr = data["n"]
+    if n_arr.ndim != 0 or n_arr.dtype.kind not in "fiu":
+        raise VbenchError(f"{source}: n must be a single number, got shape {n_arr.shape} of {n_arr.dtype}")
+    n_value = float(n_arr)
+    if not np.isfinite(n_value) or n_value != round(n_value) or n_value < 2:
+        raise VbenchError(f"{source}: n={n_arr.item()!r} must be a whole number >= 2 (clips in the reference set)")
+    n = int(n_value)
+    feature_sum = _number_array(data, "feature_sum", 1, source)
+    d = feature_sum.shape[0]
+    outer_sum = _number_array(data, "outer_sum", 2, source)
+    if outer_sum.shape != (d, d):
+        raise VbenchError(f"{source}: outer_sum has shape {outer_sum.shape}, expected ({d}, {d}) for the "
+                          f"{d}-d feature_sum")
+    features = None
+    if "features" in data:
+        features = _number_array(data, "features", 2, source)
+        if features.shape[1] != d:
+            raise VbenchError(f"{source}: features are {features.shape[1]}-d, feature_sum is {d}-d")
+        if features.shape[0] != n:
+            raise VbenchError(f"{source}: n={n} but {features.shape[0]} feature rows are stored")
+        scale = np.abs(features).max(initial=0.0) * n
+        if np.abs(features.sum(axis=0) - feature_sum).max(initial=0.0) > PSD_RTOL * max(scale, 1e-300):
+            raise VbenchError(f"{source}: feature_sum is not the sum of the stored features")
+    stats = FeatureStatistics(n, feature_sum, outer_sum)
+    _check_covariance(stats, source)
+    protocol = _checked_protocol(data, source)
+    dtype = str(data["dtype"]) if "dtype" in data else "float32"
+    if dtype not in DTYPES:
+        raise VbenchError(f"{source}: unknown I3D dtype {dtype!r} (known: {', '.join(DTYPES)})")
+    return ReferenceStats(stats=stats, protocol=protocol, weights_sha256=str(data["weights_sha256"]), dtype=dtype,
+                          features=features, videos=_string_list(data, "videos"),
+                          skipped=_string_list(data, "skipped"), looped=_string_list(data, "looped"),
+                          shrunk=_string_list(data, "shrunk"))
+
+
+def _check_covariance(stats: FeatureStatistics, source: str) -> None:
+    """The outer-product sum is symmetric and the covariance PSD, to ``PSD_RTOL`` (see its comment)."""
+    outer = stats.outer_sum
+    scale = float(np.abs(outer).max(initial=0.0))
+    asym = float(np.abs(outer - outer.T).max(initial=0.0))
+    if asym > PSD_RTOL * scale:
+        raise VbenchError(f"{source}: outer_sum is not symmetric (max |S - S^T| is {asym / scale:.2g} of its "
+                          f"largest entry, tolerance {PSD_RTOL:g})")
+    _, cov = stats.mean_cov()
+    eigvals = np.linalg.eigvalsh(cov)
+    # Forming the covariance from sums loses up to ~d * eps of the sums' scale: never call that a negative variance.
+    round_off = outer.shape[0] * np.finfo(np.float64).eps * scale / stats.n
+    tolerance = max(PSD_RTOL * float(np.abs(eigvals).max(initial=0.0)), round_off)
+    if eigvals.size and eigvals.min() < -tolerance:
+        raise VbenchError(f"{source}: the covariance from n, feature_sum and outer_sum is not positive semi-definite "
+                          f"(eigenvalue {eigvals.min():.4g}, largest {eigvals.max():.4g}, tolerance {tolerance:.2g})")
+
+
+def _checked_protocol(data: dict[str, np.ndarray], source: str) -> dict[str, Any]:
+    """The stored protocol, with its hash present, equal to ``protocol_hash`` and to the hash of its settings."""
+    try:
+        protocol = json.loads(str(data["protocol"]))
+    except ValueError:
+        raise VbenchError(f"{source}: protocol is not JSON") from None
+    if not isinstance(protocol, dict) or not protocol.get("hash"):
+        raise VbenchError(f"{source}: the FVD protocol has no hash")
+    if str(data["protocol_hash"]) != str(protocol["hash"]):
+        raise VbenchError(f"{source}: protocol_hash {str(data['protocol_hash'])!r} differs from the protocol's own "
+                          f"hash {protocol['hash']!r}")
+    if protocol.get("version") != FvdProtocol.FIXED["version"]:
+        raise VbenchError(f"{source}: FVD protocol version {protocol.get('version')!r}, this vbench-lite reads "
+                          f"version {FvdProtocol.FIXED['version']}")
+    protocol.setdefault("decode_max_side", LEGACY_DECODE_MAX_SIDE)  # files from before the decode rule was stored
+    settings = {k: protocol[k] for k in FvdProtocol.__dataclass_fields__ if k in protocol}
+    try:
+        remade = FvdProtocol(**settings)
+        fixed_same = all(protocol.get(k) == v for k, v in FvdProtocol.FIXED.items())
+    except (TypeError, ValueError, VbenchError) as exc:
+        raise VbenchError(f"{source}: invalid FVD protocol settings ({_one_line(exc)})") from None
+    if not fixed_same or remade.hash() != protocol["hash"]:
+        raise VbenchError(f"{source}: FVD protocol hash {protocol['hash']!r} does not match its settings (they hash "
+                          f"to {remade.hash()!r}): the file was edited")
+    return protocol
+
+
+def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256: str, dtype: str, source: str, *,
+                     dim: int = FEATURE_DIM) -> None:
+    """Refuse reference statistics made with another protocol (decode rule included), other weights, another I3D
+    precision or another feature size."""
     if ref.protocol_hash != protocol.hash():
         mine = protocol.describe()
         differs = [f"{k}={ref.protocol.get(k)!r} (this run: {mine[k]!r})" for k in sorted(mine)
                    if k not in ("name", "hash", "loop_short") and ref.protocol.get(k) != mine[k]]
+        if ref.protocol.get("decode_max_side") != protocol.decode_max_side:
+            differs.append("decode the reference and the clips with the same --max-side (0: full size)")
         raise VbenchError(f"{source}: reference statistics use FVD protocol {ref.protocol.get('name')!r} "
                           f"({ref.protocol_hash}), this run uses {protocol.name!r} ({protocol.hash()}): "
                           f"{'; '.join(differs) or 'settings differ'}")
+    if ref.stats.feature_sum.shape[0] != dim:
+        raise VbenchError(f"{source}: reference features are {ref.stats.feature_sum.shape[0]}-d, the I3D gives {dim}")
     if ref.weights_sha256 != weights_sha256:
         raise VbenchError(f"{source}: reference statistics were computed with I3D weights sha256 "
                           f"{ref.weights_sha256[:16]}..., this run uses {weights_sha256[:16]}...")
@@ -395,12 +597,12 @@ def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256:
 
 
 def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeatureExtractor, weights_sha256: str, *,
-                             progress: Callable[[int, int], None] | None = None,
-                             max_side: int | None = REFERENCE_DECODE_MAX_SIDE) -> ReferenceStats:
-    """Features and statistics of every video under ``directory`` (decoded with ``vbench_lite.video_io``).
+                             progress: Callable[[int, int], None] | None = None) -> ReferenceStats:
+    """Features and statistics of every video under ``directory`` (decoded with ``vbench_lite.video_io`` under the
+    extractor's protocol's decode rule, as the scored clips are: the two agree by construction).
 
     Videos that cannot be decoded or are shorter than the protocol needs are skipped and listed (StyleGAN-V
-    likewise discards short real videos); none usable is an error.
+    likewise discards short real videos); none usable is an error. Videos that reached the decode limit are listed.
     """
     from vbench_lite.video_io import find_videos, read_video
 
@@ -409,7 +611,8 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
     if not paths:
         raise VbenchError(f"{root}: no videos found")
     protocol = extractor.protocol
-    feats, names, skipped, looped = [], [], [], []
+    max_side = protocol.decode_max_side or None
+    feats, names, skipped, looped, shrunk = [], [], [], [], []
     batch: list[tuple[str, np.ndarray]] = []
 
     def flush() -> None:
@@ -429,6 +632,8 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
             continue
         if clip.num_frames < protocol.frames_needed:
             looped.append(name)
+        if max_side and max(clip.frames.shape[1:3]) >= max_side:
+            shrunk.append(name)
         batch.append((name, clip.frames))
         if len(batch) >= extractor.batch_size:
             flush()
@@ -439,7 +644,8 @@ def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeature
         raise VbenchError(f"{root}: none of {len(paths)} videos is usable ({skipped[0]})")
     features = np.concatenate(feats)
     return ReferenceStats(FeatureStatistics.from_features(features), protocol.describe(), weights_sha256,
-                          extractor.dtype_name, features=features, videos=names, skipped=skipped, looped=looped)
+                          extractor.dtype_name, features=features, videos=names, skipped=skipped, looped=looped,
+                          shrunk=shrunk)
 
 
 def _directory_fingerprint(root: Path) -> str:
@@ -480,13 +686,15 @@ class FvdPlugin(VideoMetric):
     path to any file :func:`reference_models.i3d.load_i3d` reads), ``num_frames=16``, ``stride=1``, ``start=0``,
     ``resize="bilinear"``, ``size=224``, ``loop_short=False``, ``batch_size=8``, ``dtype="float32"``,
     ``device`` (cuda when available), ``n_boot=200`` bootstrap resamples for the FVD interval, ``kvd_subsets=100``
-    and ``kvd_subset_size=1000``.
+    and ``kvd_subset_size=1000``. The decode rule (``--max-side``) comes from the pipeline through
+    :meth:`set_decode_settings` and is part of the protocol.
     """
 
     name = "fvd"
     outputs: ClassVar[dict[str, bool]] = {"fvd": False, "kvd": False}
     output_families: ClassVar[dict[str, str]] = {"fvd": "distribution", "kvd": "distribution"}
-    feature_version = 1
+    #: 2: the decode rule joined the protocol (features cached before it may come from another --max-side).
+    feature_version = 2
 
     def __init__(self, weights: str = "i3d-k400", num_frames: int | str = 16, stride: int | str = 1,
                  start: int | str = 0, resize: str = "bilinear", size: int | str = 224,
@@ -504,6 +712,8 @@ class FvdPlugin(VideoMetric):
         self.weights_path = resolve_weights(weights)
         self.weights_sha256 = weights_sha256(self.weights_path)
         self.dtype, self.device = dtype, device or default_device()
+        # The bfloat16 path (native or emulated) depends on the CPU: recorded with every result.
+        self.cpu_native_bf16 = cpu_native_bf16() if torch.device(self.device).type == "cpu" else None
         self.batch_size = _as_int("batch_size", batch_size)
         self.n_boot = _as_int("n_boot", n_boot)
         self.kvd_subsets, self.kvd_subset_size = _as_int("kvd_subsets", kvd_subsets), _as_int("kvd_subset_size",
@@ -514,6 +724,7 @@ class FvdPlugin(VideoMetric):
     # -- identity -------------------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         return {"protocol": self.protocol.describe(), "weights": self.weights_arg, "dtype": self.dtype,
+                "dtype_used": self.dtype, "cpu_native_bf16": self.cpu_native_bf16,
                 "device": str(self.device), "batch_size": self.batch_size, "covariance": "biased",
                 "frechet_method": "eigh", "n_boot": self.n_boot, "kvd_subsets": self.kvd_subsets,
                 "kvd_subset_size": self.kvd_subset_size}
@@ -523,10 +734,22 @@ class FvdPlugin(VideoMetric):
                 "fvd_protocol_hash": self.protocol.hash()}
 
     def cache_key(self) -> str:
-        """Only what changes the features: protocol, weights and precision (not the device or the batch size)."""
+        """Only what changes the features: protocol (with its decode rule), weights, precision and, for clips decoded
+        shorter than the protocol needs, how many frames were decoded (not the device or the batch size)."""
+        max_frames = self.decode_settings.get("max_frames")
+        frames = min(int(max_frames), self.protocol.frames_needed) if max_frames else None
         blob = json.dumps({"v": self.feature_version, "protocol": self.protocol.hash(),
-                           "weights": self.weights_sha256, "dtype": self.dtype}, sort_keys=True)
+                           "weights": self.weights_sha256, "dtype": self.dtype, "frames": frames}, sort_keys=True)
         return f"{self.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+    def set_decode_settings(self, **settings: Any) -> None:
+        """The pipeline's decode rule becomes the protocol's (so it is hashed, stored and checked against the
+        reference); ``max_side`` None or 0 means full size."""
+        super().set_decode_settings(**settings)
+        if "max_side" in settings:
+            self.protocol = replace(self.protocol, decode_max_side=_as_int("max_side", settings["max_side"] or 0))
+            if self._extractor is not None:
+                self._extractor.protocol = self.protocol
 
     @property
     def extractor(self) -> I3dFeatureExtractor:
@@ -539,7 +762,9 @@ class FvdPlugin(VideoMetric):
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         features = self.extractor.features(list(clips))
         needed = self.protocol.frames_needed
-        return [{"i3d": row.astype(np.float32), "i3d_looped": np.array(clip.num_frames < needed)}
+        # The decoded long side tells, at aggregation, which clips reached the decode limit (were shrunk).
+        return [{"i3d": row.astype(np.float32), "i3d_looped": np.array(clip.num_frames < needed),
+                 "i3d_decoded_side": np.array(max(clip.frames.shape[1:3]))}
                 for row, clip in zip(features, clips)]
 
     def per_video(self, features: dict[str, np.ndarray]) -> dict[str, float]:
@@ -563,9 +788,8 @@ class FvdPlugin(VideoMetric):
                     return ref
                 except VbenchError:
                     pass  # a damaged or stale cache entry is recomputed
-            # decode the reference like the generated clips were decoded (the pipeline's --max-side)
-            ref = reference_from_directory(path, self.extractor, self.weights_sha256,
-                                           max_side=self.decode_settings.get("max_side", REFERENCE_DECODE_MAX_SIDE))
+            # decoded like the generated clips: the protocol holds the pipeline's --max-side
+            ref = reference_from_directory(path, self.extractor, self.weights_sha256)
             save_reference_stats(cached, ref)
             return ref
         if not path.is_file():
@@ -576,45 +800,84 @@ class FvdPlugin(VideoMetric):
 
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
+        """FVD and KVD of the clips against ``reference``. Every problem (no reference, a bad or incompatible one,
+        non-finite features) is one :class:`VbenchError` line, which the pipeline records as the failure of the
+        fvd/kvd rows only, keeping every other result of the run."""
         if not reference:
-            return {}
-        rows = [np.asarray(r.features["i3d"], dtype=np.float64) for r in records if "i3d" in r.features]
-        if not rows:
-            return {}
-        generated = np.stack(rows)
+            raise VbenchError("fvd/kvd need --reference DIR|STATS.npz; not computed")
+        used = [r for r in records if "i3d" in r.features]
+        if not used:
+            raise VbenchError(f"{reference}: fvd/kvd: no clip has I3D features (all failed earlier); not computed")
+        try:
+            return self._aggregate(used, str(reference), seed)
+        except VbenchError:
+            raise
+        except Exception as exc:  # numerical trouble that got past the checks: still one line, still only fvd/kvd
+            raise VbenchError(f"{reference}: fvd/kvd not computed ({type(exc).__name__}: {_one_line(exc)})") from exc
+
+    def _aggregate(self, used: Sequence[ClipRecord], reference: str, seed: int) -> dict[str, MetricResult]:
+        generated = np.stack([np.asarray(r.features["i3d"], dtype=np.float64) for r in used])
+        bad = [f"{r.prompt.id}/{r.sample}" for r, row in zip(used, generated) if not np.isfinite(row).all()]
+        if bad:
+            raise VbenchError(f"{reference}: fvd/kvd not computed: {len(bad)} of {len(used)} generated clips have "
+                              f"non-finite I3D features (e.g. {bad[0]})")
         ref = self.load_reference(reference)
-        if ref.stats.n < 2 or len(rows) < 2:
+        if ref.stats.n < 2 or len(used) < 2:
             raise VbenchError(f"{reference}: FVD needs at least 2 generated and 2 reference clips "
-                              f"(got {len(rows)} and {ref.stats.n})")
-        notes = small_sample_notes(len(rows), ref.stats.n)
-        looped = sum(bool(r.features.get("i3d_looped", False)) for r in records if "i3d" in r.features)
-        needed = self.protocol.frames_needed
-        if looped:
-            notes.append(f"{looped} of {len(rows)} generated clips had fewer than {needed} frames and were looped")
-        if ref.looped:
-            notes.append(f"{len(ref.looped)} of {ref.stats.n} reference videos had fewer than {needed} frames and "
-                         f"were looped (e.g. {ref.looped[0]})")
-        if ref.skipped:
-            notes.append(f"{len(ref.skipped)} reference videos skipped (e.g. {ref.skipped[0]})")
+                              f"(got {len(used)} and {ref.stats.n})")
+        if generated.shape[1] != ref.stats.feature_sum.shape[0]:
+            raise VbenchError(f"{reference}: reference features are {ref.stats.feature_sum.shape[0]}-d, the "
+                              f"generated clips' are {generated.shape[1]}-d")
+        notes = small_sample_notes(len(used), ref.stats.n)
+        input_notes = self._input_notes(used, ref)
+        notes += input_notes
         gen_stats = FeatureStatistics.from_features(generated)
         mu_r, sigma_r = ref.stats.mean_cov()
         value = fvd_from_statistics(gen_stats, ref.stats)
         ci95 = bootstrap_frechet_ci95(generated, mu_r, sigma_r, n_boot=self.n_boot, seed=seed)
         settings = self.settings()
-        extra = {"n_reference": ref.stats.n, "reference": str(reference), "bootstrap": f"{self.n_boot} resamples "
+        extra = {"n_reference": ref.stats.n, "reference": reference, "bootstrap": f"{self.n_boot} resamples "
                  "of the generated clips, reference fixed"}
-        results = {"fvd": MetricResult(value=value, ci95=ci95, n=len(rows), higher_is_better=False,
+        results = {"fvd": MetricResult(value=value, ci95=ci95, n=len(used), higher_is_better=False,
                                        settings=settings, notes=notes, extra=extra)}
         if ref.features is None:
             notes.append("KVD not computed: the reference statistics were saved without features")
             return results
         kvd, kvd_std = kernel_distance(generated, ref.features, num_subsets=self.kvd_subsets,
                                        subset_size=self.kvd_subset_size, seed=seed)
-        size = min(self.kvd_subset_size, len(rows), len(ref.features))
-        kvd_notes = [n for n in notes if "skipped" in n or "looped" in n]
-        results["kvd"] = MetricResult(value=kvd, ci95=None, n=len(rows), higher_is_better=False, settings=settings,
-                                      notes=kvd_notes,
+        kvd_ci95 = bootstrap_mmd2_ci95(generated, ref.features, n_boot=self.n_boot, seed=seed)
+        if not (np.isfinite(kvd) and all(np.isfinite(kvd_ci95 or ()))):
+            raise VbenchError(f"{reference}: KVD is not finite ({kvd}); fvd/kvd not computed")
+        size = min(self.kvd_subset_size, len(used), len(ref.features))
+        results["kvd"] = MetricResult(value=kvd, ci95=kvd_ci95, n=len(used), higher_is_better=False,
+                                      settings=settings, notes=[*input_notes, KVD_SIGN_NOTE],
                                       extra={**extra, "subset_std": kvd_std, "subsets": self.kvd_subsets,
-                                             "subset_size": size,
-                                             "kernel": "(x.y/d + 1)^3, unbiased MMD^2"})
+                                             "subset_size": size, "kernel": "(x.y/d + 1)^3, unbiased MMD^2",
+                                             "bootstrap": f"{self.n_boot} resamples of the generated clips "
+                                             "(whole sets, unbiased MMD^2 shifted by its bootstrap bias), "
+                                             "reference fixed"})
         return results
+
+    def _input_notes(self, used: Sequence[ClipRecord], ref: ReferenceStats) -> list[str]:
+        """What about the inputs changes the numbers: looped, skipped and shrunk clips, emulated bfloat16."""
+        notes = []
+        n, needed = len(used), self.protocol.frames_needed
+        looped = sum(bool(r.features.get("i3d_looped", False)) for r in used)
+        if looped:
+            notes.append(f"{looped} of {n} generated clips had fewer than {needed} frames and were looped")
+        if ref.looped:
+            notes.append(f"{len(ref.looped)} of {ref.stats.n} reference videos had fewer than {needed} frames and "
+                         f"were looped (e.g. {ref.looped[0]})")
+        if ref.skipped:
+            notes.append(f"{len(ref.skipped)} reference videos skipped (e.g. {ref.skipped[0]})")
+        limit = self.protocol.decode_max_side
+        shrunk = sum(int(r.features["i3d_decoded_side"]) >= limit for r in used if "i3d_decoded_side" in r.features)
+        if limit and (shrunk or ref.shrunk):
+            notes.append(f"{shrunk} of {n} generated clips and {len(ref.shrunk)} of {ref.stats.n} reference videos "
+                         f"reached the decode limit --max-side {limit} (shrunk before the {self.protocol.size} px "
+                         f"resize, unlike published FVD): pass --max-side 0 to score and fvd-stats for the "
+                         f"canonical full-size protocol")
+        bf16 = bf16_cpu_warning(self.dtype, self.device)
+        if bf16:
+            notes.append(bf16)
+        return notes

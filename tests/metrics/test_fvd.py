@@ -7,6 +7,7 @@ on windows of the shared real clips (skipped when either is absent).
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -18,8 +19,15 @@ from safetensors.torch import save_file
 
 from metrics.base import ClipRecord
 from metrics.functional.frechet import frechet_distance, frechet_distance_from_features, gaussian_statistics
-from metrics.functional.kernel_distance import kernel_distance, mmd2_unbiased, polynomial_kernel
+from metrics.functional.kernel_distance import (
+    _kernel_sum,
+    bootstrap_mmd2_ci95,
+    kernel_distance,
+    mmd2_unbiased,
+    polynomial_kernel,
+)
 from metrics.fvd import (
+    KVD_SIGN_NOTE,
     FeatureStatistics,
     FrechetVideoDistance,
     FvdPlugin,
@@ -27,6 +35,7 @@ from metrics.fvd import (
     I3dFeatureExtractor,
     ReferenceStats,
     check_compatible,
+    cpu_native_bf16,
     fvd_from_statistics,
     load_reference_stats,
     preprocess_clip,
@@ -61,6 +70,19 @@ def test_default_protocol_is_stylegan_v_and_its_hash_is_pinned():
 def test_every_feature_setting_changes_the_hash(change):
     other = FvdProtocol(**change)
     assert other.hash() != FvdProtocol().hash() and other.name == "custom"
+
+
+def test_the_decode_rule_is_part_of_the_hash_and_the_legacy_rule_keeps_the_pinned_hash():
+    # Every stats file hashed before the decode rule joined the protocol was decoded at 512 (fvd-stats hard-coded
+    # it, score defaulted to it): that rule keeps the pinned hash, any other gets its own.
+    assert FvdProtocol(decode_max_side=512).hash() == STYLEGAN_V_HASH
+    hashes = {FvdProtocol(decode_max_side=side).hash() for side in (0, 256, 512, 4096)}
+    assert len(hashes) == 4
+    full = FvdProtocol(decode_max_side=0)
+    assert full.name == "stylegan-v" and full.describe()["decode_max_side"] == 0
+    assert full.decode_rule == "--max-side 0 (full size)"
+    with pytest.raises(VbenchError, match="decode max_side=-1 must be >= 0"):
+        FvdProtocol(decode_max_side=-1)
 
 
 def test_looping_short_clips_keeps_the_protocol():
@@ -202,6 +224,32 @@ def test_mmd_matches_a_hand_written_loop():
     np.testing.assert_allclose(polynomial_kernel(x, y)[2, 3], k(x[2], y[3]), rtol=1e-12)
 
 
+def test_kvd_bootstrap_interval_matches_a_hand_loop():
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(6, 3)), rng.normal(size=(8, 3)) + 0.3
+
+    def k(a, b):
+        return (float(np.dot(a, b)) / 3 + 1) ** 3
+
+    def mmd2(xs, ys):  # positions p != q are distinct samples even when a resample repeats a row
+        m, n = len(xs), len(ys)
+        xx = sum(k(xs[p], xs[q]) for p in range(m) for q in range(m) if p != q) / (m * (m - 1))
+        yy = sum(k(ys[p], ys[q]) for p in range(n) for q in range(n) if p != q) / (n * (n - 1))
+        return xx + yy - 2 * sum(k(a, b) for a in xs for b in ys) / (m * n)
+
+    draws = np.random.default_rng(4)
+    values = [mmd2(x[draws.integers(0, 6, size=6)], y) for _ in range(40)]
+    bias = np.median(values) - mmd2(x, y)
+    expected = np.percentile(values, [2.5, 97.5]) - bias
+    got = bootstrap_mmd2_ci95(x, y, n_boot=40, seed=4)
+    # The same draws in the same order: only float64 summation order differs (~1e-15 relative).
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    assert got[0] < mmd2(x, y) < got[1]
+    assert bootstrap_mmd2_ci95(x[:1], y) is None
+    # A big reference goes through the kernel a block of rows at a time: the same sums.
+    np.testing.assert_allclose(_kernel_sum(y, x, block=3), polynomial_kernel(y, x).sum(axis=1), rtol=1e-12)
+
+
 def test_kernel_distance_is_about_zero_for_one_distribution_and_grows_with_a_shift():
     rng = np.random.default_rng(6)
     ref = rng.normal(size=(600, 16))
@@ -252,6 +300,109 @@ def test_stats_file_round_trip_and_compatibility_checks(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"junk")
     with pytest.raises(VbenchError, match="junk.npz: cannot read"):
         load_reference_stats(tmp_path / "junk.npz")
+
+
+def _rewritten(path: Path, out: Path, **changes) -> Path:
+    """A copy of the stats file ``path`` with arrays replaced (``None``: removed)."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    for key, value in changes.items():
+        if value is None:
+            arrays.pop(key, None)
+        else:
+            arrays[key] = np.asarray(value)
+    np.savez(out, **arrays)
+    return out
+
+
+def _protocol_json(**changes) -> str:
+    return json.dumps({**FvdProtocol(num_frames=12).describe(), **changes}, sort_keys=True)
+
+
+def _bad_stats_cases(ref: ReferenceStats) -> dict[str, tuple[dict, str]]:
+    """name -> (array changes, expected one-line problem): what issue 12 found accepted, and their neighbours."""
+    outer, fsum, feats = ref.stats.outer_sum, ref.stats.feature_sum, ref.features
+    nan_sum = fsum.copy()
+    nan_sum[3] = np.nan
+    nan_feats = feats.copy()
+    nan_feats[2, 5] = np.nan
+    skew = outer.copy()
+    skew[0, 1] += 1.0
+    legacy_edit = _protocol_json(num_frames=16)  # settings edited, hash kept
+    return {
+        "negated outer sum": ({"outer_sum": -outer}, "is not positive semi-definite"),
+        "n far above the rows": ({"n": np.array(1e6)}, "n=1000000 but 30 feature rows are stored"),
+        "fractional n": ({"n": np.array(2.5)}, r"n=2\.5 must be a whole number >= 2"),
+        "n of 1": ({"n": np.array(1), "features": None}, "n=1 must be a whole number >= 2"),
+        "n as a list": ({"n": np.array([30, 30])}, r"n must be a single number, got shape \(2,\)"),
+        "NaN mean": ({"feature_sum": nan_sum}, "feature_sum has 1 non-finite values"),
+        "NaN feature": ({"features": nan_feats}, "features has 1 non-finite values"),
+        "inf sums": ({"outer_sum": np.full_like(outer, np.inf)}, "outer_sum has 160000 non-finite values"),
+        "scalar sums": ({"outer_sum": np.array(3.0)}, r"outer_sum must be a 2-d array, got shape \(\)"),
+        "scalar feature sum": ({"feature_sum": np.array(3.0)}, r"feature_sum must be a 1-d array, got shape \(\)"),
+        "text sums": ({"outer_sum": np.array(["a"])}, "outer_sum must be a 2-d array"),
+        "300-d features": ({"features": feats[:, :300]}, "features are 300-d, feature_sum is 400-d"),
+        "wrong outer shape": ({"outer_sum": outer[:300, :300]}, r"outer_sum has shape \(300, 300\), expected"),
+        "sum not of the rows": ({"feature_sum": fsum + 1.0}, "feature_sum is not the sum of the stored features"),
+        "asymmetric outer sum": ({"outer_sum": skew}, "outer_sum is not symmetric"),
+        "protocol without hash": ({"protocol": np.array(_protocol_json(hash=""))}, "the FVD protocol has no hash"),
+        "protocol not JSON": ({"protocol": np.array("{")}, "protocol is not JSON"),
+        "hash fields disagree": ({"protocol_hash": np.array("0" * 16)}, "differs from the protocol's own hash"),
+        "edited protocol": ({"protocol": np.array(legacy_edit)}, "does not match its settings"),
+        "bad protocol values": ({"protocol": np.array(_protocol_json(num_frames="twelve"))},
+                                "invalid FVD protocol settings"),
+        "unknown dtype": ({"dtype": np.array("float16")}, "unknown I3D dtype 'float16'"),
+    }
+
+
+def test_reference_stats_are_validated_on_load_with_one_line_errors(tmp_path):
+    ref = _ref_stats(FvdProtocol(num_frames=12))
+    good = save_reference_stats(tmp_path / "good.npz", ref)
+    load_reference_stats(good)  # n = 30 < d = 400: a rank-deficient covariance, round-off must not count as < 0
+    # Features far from 0 (the scatter is formed by cancelling large sums) still pass the PSD check.
+    shifted = np.asarray(ref.features, dtype=np.float64) + 1e3
+    far = ReferenceStats(FeatureStatistics.from_features(shifted), ref.protocol, ref.weights_sha256, "float32",
+                         features=shifted)
+    load_reference_stats(save_reference_stats(tmp_path / "far.npz", far))
+    for name, (changes, problem) in _bad_stats_cases(ref).items():
+        bad = _rewritten(good, tmp_path / f"{name.replace(' ', '-')}.npz", **changes)
+        with pytest.raises(VbenchError) as info:
+            load_reference_stats(bad)
+        message = str(info.value)
+        assert len(message.splitlines()) == 1 and message.startswith(f"{bad}: "), (name, message)
+        assert re.search(problem, message), (name, message)
+
+
+def test_a_stats_file_from_before_the_decode_rule_is_read_as_decoded_at_512(tmp_path):
+    legacy = FvdProtocol().describe()
+    del legacy["decode_max_side"]  # what fvd-stats wrote before; it always decoded at 512
+    ref = ReferenceStats(_ref_stats(FvdProtocol()).stats, legacy, "a" * 64, "float32")
+    path = save_reference_stats(tmp_path / "legacy.npz", ref)
+    back = load_reference_stats(path)
+    assert back.protocol_hash == STYLEGAN_V_HASH and back.protocol["decode_max_side"] == 512
+    check_compatible(back, FvdProtocol(), "a" * 64, "float32", str(path))
+    # Issue 12: a file made at 512 was accepted by `score --max-side 4096`; now the decode rule is named.
+    with pytest.raises(VbenchError, match=r"legacy\.npz: .*decode_max_side=512 \(this run: 4096\); decode the "
+                                          r"reference and the clips with the same --max-side \(0: full size\)$"):
+        check_compatible(back, FvdProtocol(decode_max_side=4096), "a" * 64, "float32", str(path))
+    with pytest.raises(VbenchError, match=r"decode_max_side=512 \(this run: 0\)"):
+        check_compatible(back, FvdProtocol(decode_max_side=0), "a" * 64, "float32", str(path))
+
+
+def test_the_cpu_flags_tell_native_bfloat16(tmp_path):
+    def cpu(text: str) -> Path:
+        path = tmp_path / "cpuinfo"
+        path.write_text(text)
+        return path
+
+    assert cpu_native_bf16(cpu("processor : 0\nflags : fpu avx2 avx512f avx512bw avx512_bf16 amx_tile\n")) is True
+    assert cpu_native_bf16(cpu("flags\t\t: fpu avx2 amx_bf16 amx_tile\n")) is True
+    # The CI machine of issue 12: AVX-512, but no AVX-512 BF16.
+    assert cpu_native_bf16(cpu("flags : fpu avx2 avx512f avx512bw avx512vl avx512_vnni\n")) is False
+    assert cpu_native_bf16(cpu("Features : fp asimd bf16 i8mm\n")) is True  # arm64
+    assert cpu_native_bf16(cpu("Features : fp asimd\n")) is False
+    assert cpu_native_bf16(cpu("model name : something\n")) is None
+    assert cpu_native_bf16(tmp_path / "absent") is None
 
 
 # -- the plug-in with random weights ----------------------------------------------------------------------------
@@ -348,7 +499,8 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
     plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=20)
     generated = [moving_square_clip(s, speed=6.0) for s in range(6)]
     records = _records(plugin, generated)
-    assert plugin.aggregate(records) == {}  # FVD needs a reference
+    with pytest.raises(VbenchError, match=r"^fvd/kvd need --reference DIR\|STATS\.npz; not computed$"):
+        plugin.aggregate(records)  # FVD needs a reference: a failure line, never a silent absence
 
     with pytest.warns(UserWarning):
         from_dir = plugin.aggregate(records, reference=str(ref_dir), seed=3)
@@ -406,6 +558,190 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
                      str(random_weights)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no videos found" in err
+
+
+def _stats_for(plugin: FvdPlugin, feats: np.ndarray, path: Path, dtype: str = "float32") -> Path:
+    ref = ReferenceStats(FeatureStatistics.from_features(feats), plugin.protocol.describe(), plugin.weights_sha256,
+                         dtype, features=feats)
+    return save_reference_stats(path, ref)
+
+
+def test_bfloat16_on_a_cpu_without_native_bfloat16_warns_once_and_is_recorded(random_weights, tmp_path, monkeypatch):
+    import metrics.fvd as fvd_module
+
+    monkeypatch.setattr(fvd_module, "cpu_native_bf16", lambda: False)  # the CI machine of issue 12
+    plugin = FvdPlugin(weights=str(random_weights), **SMALL, dtype="bfloat16", device="cpu", n_boot=5)
+    assert plugin.settings()["cpu_native_bf16"] is False and plugin.settings()["dtype_used"] == "bfloat16"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert plugin.extractor.bf16_warning
+    lines = [str(w.message) for w in caught]
+    assert len(lines) == 1 and len(lines[0].splitlines()) == 1, lines
+    assert "no native bfloat16" in lines[0] and "use dtype=float32" in lines[0]
+    records = _records(plugin, [moving_square_clip(s) for s in range(3)])
+    feats = np.random.default_rng(9).normal(size=(5, 400)).astype(np.float32)
+    stats = _stats_for(plugin, feats, tmp_path / "bf16.npz", dtype="bfloat16")
+    with pytest.warns(UserWarning):
+        result = plugin.aggregate(records, reference=str(stats))
+    assert lines[0] in result["fvd"].notes and lines[0] in result["kvd"].notes
+    assert result["fvd"].settings["cpu_native_bf16"] is False
+
+    monkeypatch.setattr(fvd_module, "cpu_native_bf16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # native bfloat16, or float32 anywhere: not a word
+        assert I3dFeatureExtractor(random_weights, protocol=FvdProtocol(**SMALL), dtype="bfloat16",
+                                   device="cpu").bf16_warning is None
+        monkeypatch.setattr(fvd_module, "cpu_native_bf16", lambda: False)
+        assert I3dFeatureExtractor(random_weights, protocol=FvdProtocol(**SMALL), device="cpu").bf16_warning is None
+    assert FvdPlugin(weights=str(random_weights), **SMALL, device="cpu").settings()["cpu_native_bf16"] is False
+
+
+def test_aggregate_turns_every_problem_into_one_line_and_kvd_gets_an_interval(random_weights, tmp_path,
+                                                                               monkeypatch):
+    import metrics.fvd as fvd_module
+
+    plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=7)
+    records = _records(plugin, [moving_square_clip(s) for s in range(3)])
+    feats = np.random.default_rng(10).normal(size=(6, 400)).astype(np.float32)
+    good = _stats_for(plugin, feats, tmp_path / "good.npz")
+    with pytest.warns(UserWarning):
+        result = plugin.aggregate(records, reference=str(good), seed=2)
+    kvd = result["kvd"]
+    generated = np.stack([r.features["i3d"] for r in records]).astype(np.float64)
+    assert kvd.ci95 == bootstrap_mmd2_ci95(generated, feats, n_boot=7, seed=2)
+    assert kvd.ci95[0] < kvd.ci95[1] and KVD_SIGN_NOTE in kvd.notes and "below 0 are normal" in KVD_SIGN_NOTE
+
+    wide = _stats_for(plugin, feats[:, :300].copy(), tmp_path / "wide.npz")  # consistent in itself, but 300-d
+    with pytest.raises(VbenchError, match=r"wide\.npz: reference features are 300-d, the I3D gives 400$"):
+        plugin.aggregate(records, reference=str(wide))
+    nan_row = np.full(400, np.nan, dtype=np.float32)
+    broken = [ClipRecord(r.prompt, r.sample, {**r.features, "i3d": nan_row} if r.sample == 1 else r.features, {})
+              for r in records]
+    with pytest.raises(VbenchError, match=r"1 of 3 generated clips have non-finite I3D features \(e\.g\. p/1\)"):
+        plugin.aggregate(broken, reference=str(good))
+    with pytest.raises(VbenchError, match="no clip has I3D features"):
+        plugin.aggregate([], reference=str(good))
+
+    def diverge(*args, **kwargs):
+        raise np.linalg.LinAlgError("Eigenvalues did not converge\nsecond line")
+
+    monkeypatch.setattr(fvd_module, "fvd_from_statistics", diverge)  # numerical trouble past the checks
+    with pytest.raises(VbenchError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plugin.aggregate(records, reference=str(good))
+    assert str(info.value) == f"{good}: fvd/kvd not computed (LinAlgError: Eigenvalues did not converge)"
+
+
+def _score(items, metrics, out: Path, reference, **settings) -> dict:
+    from vbench_lite.pipeline import ScoreSettings, score
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the small-set notes of FVD
+        score(items, metrics, out, suite=None, reference=None if reference is None else str(reference),
+              settings=ScoreSettings(batch_size=4, **settings), progress=False)
+    return json.loads((out / "results.json").read_text())
+
+
+def test_a_bad_or_missing_reference_fails_only_the_fvd_rows_of_a_run(random_weights, tmp_path, monkeypatch):
+    import io
+
+    from metrics.temporal import TemporalPlugin
+    from vbench_lite.commands._common import report_failures
+    from vbench_lite.pipeline import Failure, VideoItem
+
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))
+    items = [VideoItem(Prompt(id=f"p{s}", text="a square"), 0,
+                       write_video(tmp_path / "videos" / f"p{s}.mp4", moving_square_clip(s), lossless=True))
+             for s in range(3)]
+    ref_dir = tmp_path / "real"
+    for s in range(4):
+        write_video(ref_dir / f"r{s}.mp4", moving_square_clip(100 + s), lossless=True)
+    good = tmp_path / "good.npz"
+    assert cli_main(["fvd-stats", str(ref_dir), "--out", str(good), "--weights", str(random_weights),
+                     "--num-frames", "9", "--size", "64"]) == 0
+    ref = load_reference_stats(good)
+    text = tmp_path / "notes.txt"
+    text.write_text("not statistics\n")
+    bad = [_rewritten(good, tmp_path / f"{name}.npz", **changes) for name, changes in {
+        "negated": {"outer_sum": -ref.stats.outer_sum},
+        "nan-mean": {"feature_sum": np.where(np.arange(400) == 0, np.nan, ref.stats.feature_sum)},
+        "inf-sums": {"outer_sum": np.full((400, 400), np.inf)},
+        "scalar-sums": {"outer_sum": np.array(1.0)},
+        "wide": {"features": ref.features[:, :300]},
+        "no-hash": {"protocol": np.array(json.dumps({**ref.protocol, "hash": None}))},
+    }.items()] + [text]
+    metrics = [FvdPlugin(weights=str(random_weights), **SMALL, n_boot=5), TemporalPlugin()]
+    out = tmp_path / "run"
+    for reference in [*bad, None]:
+        (out / "results.json").unlink(missing_ok=True)
+        results = _score(items, metrics, out, reference)
+        assert "fvd" not in results["metrics"] and "kvd" not in results["metrics"], reference
+        assert results["metrics"]["temporal_flicker"]["n"] == 3  # the other metric's results are all kept
+        fvd_failures = [f for f in results["failures"] if f["stage"] == "metric:fvd"]
+        assert len(fvd_failures) == 1 and len(results["failures"]) == 1, results["failures"]
+        error = fvd_failures[0]["error"]
+        assert len(error.splitlines()) == 1 and "internal error" not in error
+        if reference is not None:
+            assert error.startswith(f"{reference}: "), error
+    # Without --reference (item 5): said in results.json, and printed the way the CLI prints failures.
+    assert error == "fvd/kvd need --reference DIR|STATS.npz; not computed" and fvd_failures[0]["path"] == "fvd"
+    printed = io.StringIO()
+    report_failures([Failure(**fvd_failures[0])], out=printed)
+    assert printed.getvalue() == "vbench-lite: failed: fvd/kvd need --reference DIR|STATS.npz; not computed\n"
+    results = _score(items, metrics, out, good)
+    assert results["failures"] == [] and results["metrics"]["kvd"]["ci95"] is not None
+    fvd_settings = results["metrics"]["fvd"]["settings"]
+    assert fvd_settings["protocol"]["decode_max_side"] == 512 and fvd_settings["dtype_used"] == "float32"
+    assert fvd_settings["cpu_native_bf16"] == cpu_native_bf16()  # the CPU's bfloat16 support is on record
+
+
+def test_score_and_fvd_stats_default_to_one_decode_size():
+    from vbench_lite.cli import build_parser
+    from vbench_lite.pipeline import ScoreSettings
+    from vbench_lite.types import SCORE_MAX_SIDE
+
+    parser = build_parser()
+    score_args = parser.parse_args(["score", "RUN"])
+    stats_args = parser.parse_args(["fvd-stats", "DIR", "--out", "s.npz"])
+    assert score_args.max_side == stats_args.max_side == ScoreSettings().max_side == SCORE_MAX_SIDE
+    assert FvdProtocol().decode_max_side == SCORE_MAX_SIDE
+
+
+def test_fvd_stats_and_score_share_the_decode_rule(random_weights, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))
+    from vbench_lite.pipeline import VideoItem
+
+    items = [VideoItem(Prompt(id=f"p{s}", text="a square"), 0,
+                       write_video(tmp_path / "videos" / f"p{s}.mp4", moving_square_clip(s), lossless=True))
+             for s in range(3)]  # 48 x 48 videos
+    ref_dir = tmp_path / "real"
+    for s in range(4):
+        write_video(ref_dir / f"r{s}.mp4", moving_square_clip(100 + s), lossless=True)
+    stats = {}
+    for side in ("512", "32", "0"):
+        stats[side] = tmp_path / f"stats-{side}.npz"
+        assert cli_main(["fvd-stats", str(ref_dir), "--out", str(stats[side]), "--weights", str(random_weights),
+                         "--num-frames", "9", "--size", "64", "--max-side", side]) == 0
+        assert load_reference_stats(stats[side]).protocol["decode_max_side"] == int(side)
+    assert "4 of 4 videos reached the decode limit --max-side 32" in capsys.readouterr().err
+    plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=5)
+
+    shrunk = _score(items, [plugin], tmp_path / "run32", stats["32"], max_side=32)
+    assert shrunk["failures"] == [], shrunk["failures"]
+    assert any("3 of 3 generated clips and 4 of 4 reference videos reached the decode limit --max-side 32" in n
+               and "--max-side 0" in n for n in shrunk["metrics"]["fvd"]["notes"])
+    refused = _score(items, [plugin], tmp_path / "run32", stats["512"], max_side=32)
+    assert "fvd" not in refused["metrics"]
+    assert re.search(r"stats-512\.npz: .*decode_max_side=512 \(this run: 32\)", refused["failures"][0]["error"])
+
+    full = _score(items, [plugin], tmp_path / "run0", stats["0"], max_side=0)  # read_video: 0 means no shrink
+    assert full["failures"] == [] and not any("decode limit" in n for n in full["metrics"]["fvd"]["notes"])
+    at_512 = _score(items, [plugin], tmp_path / "run512", stats["512"])
+    # 48-px videos are never shrunk: every decode rule gives the same features, hence the same FVD.
+    assert at_512["metrics"]["fvd"]["value"] == pytest.approx(full["metrics"]["fvd"]["value"], rel=1e-9)
+    assert at_512["metrics"]["fvd"]["settings"]["protocol"]["hash"] == FvdProtocol(**SMALL).hash()
+    with pytest.raises(VbenchError, match="decode max_side=-1 must be >= 0"):
+        FvdPlugin(weights=str(random_weights), **SMALL).set_decode_settings(max_side=-1)
 
 
 # -- with the real I3D on real clips ----------------------------------------------------------------------------
@@ -512,11 +848,24 @@ def test_fvd_grows_with_corruption_strength(real_features):
         assert values == sorted(values) and values[1] > 10, (name, values)
 
 
+#: bfloat16 vs float32 FVD of the mildest corruptions, relative. Measured (FVD float32 -> bfloat16, 22 windows):
+#: with AVX-512 BF16: blur 2652.3 -> 2675.4 (+0.87%), shuffle 2355.4 -> 2365.9 (+0.45%), noise 1276.6 -> 1273.8
+#: (-0.21%); AVX-512 without BF16 (issue 12's CI machine, emulated bfloat16): 2689.0 (+1.38%), 2374.4 (+0.81%), 1288.3
+#: (+0.92%); the emulated path on the BF16 machine (ONEDNN_MAX_CPU_ISA=AVX512_CORE): +1.31%, +1.03%, +1.10%.
+#: 2% holds on both paths with 1.45x margin over the worst; the ranking of the corruptions (gaps >= 12%) on any.
+BF16_FVD_RTOL = 0.02
+
+
 @pytest.mark.slow
 @pytest.mark.needs_weights
 @pytest.mark.needs_shared
-def test_bfloat16_fvd_stays_within_one_percent_of_float32(real_windows, real_features, i3d_weights):  # noqa: F811
-    bf16 = I3dFeatureExtractor(i3d_weights, protocol=REAL_PROTOCOL, batch_size=8, dtype="bfloat16", device="cpu")
+def test_bfloat16_fvd_stays_within_two_percent_of_float32_and_ranks_alike(real_windows, real_features,
+                                                                          i3d_weights):  # noqa: F811
+    from metrics.fvd import cpu_native_bf16
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the emulated-bfloat16 warning, on CPUs without native bf16
+        bf16 = I3dFeatureExtractor(i3d_weights, protocol=REAL_PROTOCOL, batch_size=8, dtype="bfloat16", device="cpu")
     clean32 = real_features[("clean", 0.0)]
     clean16 = bf16.features(real_windows)
     report = {}
@@ -526,6 +875,7 @@ def test_bfloat16_fvd_stays_within_one_percent_of_float32(real_windows, real_fea
         fvd16 = frechet_distance_from_features(
             bf16.features([corrupt(c, s, i) for i, c in enumerate(real_windows)]), clean16)
         report[name] = (fvd32, fvd16)
-    print(json.dumps(report))
+    print(json.dumps({"cpu_native_bf16": cpu_native_bf16(), **report}))
     for fvd32, fvd16 in report.values():
-        assert fvd16 == pytest.approx(fvd32, rel=0.01), report
+        assert fvd16 == pytest.approx(fvd32, rel=BF16_FVD_RTOL), report
+    assert sorted(report, key=lambda k: report[k][0]) == sorted(report, key=lambda k: report[k][1]), report

@@ -3,12 +3,18 @@
 The file holds mu, sigma (biased), n, the feature sum and outer-product sum, the protocol (name, hash, settings),
 the I3D weights sha256 and precision, and (unless ``--no-features``) the features themselves, which KVD needs.
 ``score --reference STATS.npz`` refuses a file made with another protocol or other weights.
+
+Videos are decoded at most ``--max-side`` pixels on the long side, with the same default as ``score`` (one
+constant, ``vbench_lite.types.SCORE_MAX_SIDE``); the decode rule is part of the stored protocol, so ``score`` refuses
+statistics made under another one. ``--max-side 0`` decodes at full size: the canonical (StyleGAN-V) protocol.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from vbench_lite.types import SCORE_MAX_SIDE
 
 
 def register(subparsers) -> None:
@@ -26,6 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--size", type=int, default=224, help="I3D input size (default 224)")
     p.add_argument("--loop-short", action="store_true", help="loop clips shorter than the protocol needs "
                    "instead of skipping them")
+    p.add_argument("--max-side", type=int, default=SCORE_MAX_SIDE,
+                   help=f"decode frames at most this large, as `score --max-side` (default {SCORE_MAX_SIDE}; "
+                   f"0: full size, the canonical protocol)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -38,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     plugin = FvdPlugin(weights=args.weights, num_frames=args.num_frames, stride=args.stride, start=args.start,
                        resize=args.resize, size=args.size, loop_short=args.loop_short, batch_size=args.batch_size,
                        dtype=args.dtype, device=args.device)
+    plugin.set_decode_settings(max_side=args.max_side)  # the decode rule joins the protocol (and its hash)
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -50,4 +60,8 @@ def run(args: argparse.Namespace) -> int:
           f"I3D sha256 {ref.weights_sha256[:16]}...")
     for line in ref.skipped:
         print(f"  skipped {line}", file=sys.stderr)
+    if ref.shrunk:
+        print(f"fvd-stats: {len(ref.shrunk)} of {ref.stats.n} videos reached the decode limit --max-side "
+              f"{args.max_side} and were shrunk before the I3D resize; pass --max-side 0 (here and to score) for "
+              f"the canonical full-size protocol", file=sys.stderr)
     return 0
