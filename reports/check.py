@@ -14,6 +14,9 @@ For each metric of the baseline, with ``b`` the baseline value, ``v`` the new va
 - A metric of the baseline that the new run lacks (or has no value for) is a failure unless ``allow_missing``;
   a metric only in the new run is listed as ``new`` and never fails; a baseline without a value is not gated.
 
+The two files must be comparable as for the leaderboard (same suite, FVD protocol, weights, directions, and at least
+one scored prompt in common) unless ``allow_mixed``; a partial prompt overlap is reported in the notes.
+
 The outcome prints as a Markdown table (for a CI job summary); :func:`run_check` is the whole command.
 """
 
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vbench_lite.results import is_json_number, one_line
 from vbench_lite.types import VbenchError
 
 #: Status of one metric row; FAILING ones make the check fail.
@@ -81,6 +85,7 @@ class MetricCheck:
     tolerance: Tolerance | None = None
     worsening: float | None = None
     reason: str = ""
+    toy_model: str | None = None  # the toy model behind either number, when one is
 
     @property
     def failed(self) -> bool:
@@ -109,24 +114,19 @@ class CheckOutcome:
 
 
 def _value(entry: Any) -> float | None:
+    """The value of a metric entry; only a real number counts (not ``"0.5"``, not ``true``: see
+    :func:`vbench_lite.results.validate_results`, which refuses such files before they get here)."""
     if not isinstance(entry, Mapping):
         return None
-    try:
-        v = float(entry.get("value"))
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+    v = entry.get("value")
+    return float(v) if is_json_number(v) else None
 
 
 def _ci(entry: Mapping[str, Any]) -> tuple[float, float] | None:
     ci = entry.get("ci95")
-    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2 or not all(is_json_number(b) for b in ci):
         return None
-    try:
-        lo, hi = float(ci[0]), float(ci[1])
-    except (TypeError, ValueError):
-        return None
-    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
+    return float(ci[0]), float(ci[1])
 
 
 def check_metric(name: str, new_entry: Any, base_entry: Any, tolerance: Tolerance, *, ci_aware: bool = True,
@@ -138,7 +138,9 @@ def check_metric(name: str, new_entry: Any, base_entry: Any, tolerance: Toleranc
         if isinstance(entry, Mapping) and "higher_is_better" in entry:
             higher = bool(entry["higher_is_better"])
             break
-    row = MetricCheck(name, OK, higher, base_value, tolerance=tolerance)
+    toy = next((e["toy_model"] for e in (new_entry, base_entry) if isinstance(e, Mapping) and e.get("toy_model")),
+               None)
+    row = MetricCheck(name, OK, higher, base_value, tolerance=tolerance, toy_model=toy)
     if base_entry is None:
         row.value = _value(new_entry)
         row.status, row.reason = NEW, "not in the baseline"
@@ -156,7 +158,7 @@ def check_metric(name: str, new_entry: Any, base_entry: Any, tolerance: Toleranc
         row.reason = "the new run has no value"
         return row
     if higher is None:
-        raise VbenchError(f"{name}: neither file says whether higher is better (no 'higher_is_better')")
+        raise VbenchError(f"{one_line(name)}: neither file says whether higher is better (no 'higher_is_better')")
     row.worsening = (base_value - row.value) if higher else (row.value - base_value)
     allowed = tolerance.absolute(base_value)
     if row.worsening <= 0:
@@ -190,7 +192,7 @@ def compare_results(new: Mapping[str, Any], baseline: Mapping[str, Any], toleran
     unknown = [m for m in [*tolerances, *(metrics or [])] if m not in base_metrics and m not in new_metrics]
     if unknown:
         raise VbenchError(f"no metric {', '.join(map(repr, dict.fromkeys(unknown)))} in either file "
-                          f"(metrics: {', '.join(dict.fromkeys([*base_metrics, *new_metrics])) or 'none'})")
+                          f"(metrics: {one_line(', '.join(dict.fromkeys([*base_metrics, *new_metrics]))) or 'none'})")
     rows = [check_metric(m, new_metrics.get(m), base_metrics.get(m), tolerances.get(m, default), ci_aware=ci_aware,
                          allow_missing=allow_missing) for m in names]
     return CheckOutcome(rows, ci_aware=ci_aware)
@@ -209,7 +211,7 @@ _ICONS = {OK: "✅", IMPROVED: "✅", WITHIN_TOL: "✅", WITHIN_CI: "⚠️", NE
 
 def check_markdown(outcome: CheckOutcome) -> str:
     """The verdict and one table row per metric, as Markdown for a CI job summary."""
-    from reports.markdown import fmt_interval, markdown_table
+    from reports.markdown import TOY_MARK, fmt_interval, markdown_table, md_text, toy_banner_lines
 
     failures = outcome.failures
     verdict = ("**PASS**: no metric regressed beyond its tolerance" if outcome.passed else
@@ -224,17 +226,19 @@ def check_markdown(outcome: CheckOutcome) -> str:
         new = "" if r.value is None else fmt_interval(r.value, *(r.ci95 or (None, None)))
         better = "" if r.higher_is_better is None else ("higher" if r.higher_is_better else "lower")
         status = f"{_ICONS.get(r.status, '')} {r.status}".strip() + (f": {r.reason}" if r.reason else "")
-        cells.append([r.metric, better, _fmt(r.baseline) if r.baseline is not None else "", new, change,
+        name = f"{r.metric} {TOY_MARK}" if r.toy_model else r.metric
+        cells.append([name, better, _fmt(r.baseline) if r.baseline is not None else "", new, change,
                       str(r.tolerance) if r.tolerance else "", status])
     parts = ["### vbench-lite check", ""]
+    parts += toy_banner_lines(list(dict.fromkeys(r.toy_model for r in outcome.rows if r.toy_model)))
     if outcome.new_path or outcome.baseline_path:
-        parts += [f"`{outcome.new_path}` against baseline `{outcome.baseline_path}`", ""]
+        parts += [f"{md_text(outcome.new_path)} against baseline {md_text(outcome.baseline_path)}", ""]
     parts += [verdict, "", markdown_table(header, cells, ["l", "l", "r", "r", "r", "r", "l"]), ""]
     rule = ("a metric regresses when it is worse than the baseline by more than its tolerance **and** its 95% CI "
             "excludes the baseline value" if outcome.ci_aware else
             "a metric regresses when it is worse than the baseline by more than its tolerance")
     parts += [f"Rule: {rule}.", ""]
-    parts += [f"- {note}" for note in outcome.notes]
+    parts += [f"- {md_text(note)}" for note in outcome.notes]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -250,7 +254,7 @@ def run_check(results_path: str | os.PathLike, baseline_path: str | os.PathLike,
     """``vbench-lite check``: print the Markdown verdict, write/append summaries, return the exit code (0 or 1)."""
     import sys
 
-    from reports.leaderboard import comparability_issues
+    from reports.leaderboard import comparability_issues, prompt_overlap_note
     from reports.tables import load_run
 
     out = out or sys.stdout
@@ -264,6 +268,11 @@ def run_check(results_path: str | os.PathLike, baseline_path: str | os.PathLike,
                               ci_aware=ci_aware, allow_missing=allow_missing, metrics=metrics)
     outcome.new_path, outcome.baseline_path = str(new_run.results_path), str(base_run.results_path)
     outcome.notes += [f"mixed: {i}" for i in issues]
+    overlap = prompt_overlap_note([base_run, new_run])
+    if overlap:
+        outcome.notes.append(f"prompts: {overlap}")
+    for note in outcome.notes:
+        print(f"vbench-lite: note: {note}", file=sys.stderr)
     text = check_markdown(outcome)
     out.write(text)
     if summary_md:

@@ -18,7 +18,15 @@ import pandas as pd
 from reports import plots
 from reports.filmstrip import clip_path, filmstrip_data_uri, no_filmstrip
 from reports.leaderboard import leaderboard_metrics
-from reports.markdown import arrow, attention_cells, fmt_interval, fmt_number, fmt_rank, quality_cost_flat
+from reports.markdown import (
+    TOY_BANNER,
+    arrow,
+    attention_cells,
+    fmt_interval,
+    fmt_number,
+    fmt_rank,
+    quality_cost_flat,
+)
 from reports.tables import Run, dimension_table, value_columns
 from vbench_lite.results import now_iso
 
@@ -48,6 +56,8 @@ def render(template: str, **context: Any) -> str:
     context.setdefault("version", __version__)
     context.setdefault("generated", now_iso())
     context.setdefault("notes", [])
+    context.setdefault("toy", [])
+    context.setdefault("toy_banner", TOY_BANNER)
     context.setdefault("subtitle", "")
     return environment().get_template(template).render(**context)
 
@@ -120,7 +130,7 @@ def run_html(run: Run, *, max_clips: int = 120, strip_height: int = 128, notes: 
                 "direction": "higher is better" if e.get("higher_is_better", True) else "lower is better",
                 "value": fmt_number(e.get("value")),
                 "ci": f"[{fmt_number(e['ci95'][0])}, {fmt_number(e['ci95'][1])}]" if e.get("ci95") else "-",
-                "n": e.get("n", "")}
+                "n": e.get("n", ""), "toy": e.get("toy_model") or ""}
                for m, e in run.metrics.items() if isinstance(e, dict)]
     settings: dict[str, list[str]] = {}  # one block per distinct settings, naming the metrics that share it
     for m, e in run.metrics.items():
@@ -174,13 +184,14 @@ def run_html(run: Run, *, max_clips: int = 120, strip_height: int = 128, notes: 
                   metrics=metrics, settings=[(", ".join(names), text) for text, names in settings.items()],
                   per_video_chart=per_video_chart, dimension_charts=dimension_charts,
                   category_table=category_table, failures=failures, clips=clips, clips_note=clips_note,
-                  provenance_items=provenance_items(run), notes=list(notes))
+                  provenance_items=provenance_items(run), notes=list(notes), toy=run.toy_descriptions)
 
 
 # -- a comparison ------------------------------------------------------------------------------------------------------
 def _leaderboard_context(df: pd.DataFrame) -> dict[str, Any]:
     metrics = leaderboard_metrics(df)
     directions = df.attrs.get("higher_is_better") or {}
+    toy = df.attrs.get("toy") or {}
     rows = []
     for _, r in df.iterrows():
         cells = []
@@ -190,10 +201,11 @@ def _leaderboard_context(df: pd.DataFrame) -> dict[str, Any]:
             ci = fmt_interval(value, r.get(f"{m}_ci95_low"), r.get(f"{m}_ci95_high"))
             cells.append({"value": fmt_number(value), "ci": ci[len(fmt_number(value)):].strip() if has else "",
                           "rank": fmt_rank(r.get(f"{m}_rank")), "best": has and r.get(f"{m}_rank") == 1
-                          and len(df) > 1})
+                          and len(df) > 1, "toy": (toy.get(m) or {}).get(r["run"], "") if has else ""})
         rows.append({"rank": fmt_rank(r.get("rank")), "run": r["run"], "generator": r.get("generator", ""),
                      "cells": cells, "mean_rank": fmt_rank(r.get("mean_rank"))})
-    return {"metrics": [{"name": m, "arrow": arrow(directions.get(m))} for m in metrics], "rows": rows}
+    return {"metrics": [{"name": m, "arrow": arrow(directions.get(m)), "toy": bool(toy.get(m))} for m in metrics],
+            "rows": rows}
 
 
 def _attention_context(attention: pd.DataFrame | None, csv_path: Path | None) -> dict[str, Any] | None:
@@ -288,7 +300,8 @@ def comparison_html(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title: st
                   f"{', '.join(suites)}", toc=toc, stats=stats, lb=_leaderboard_context(leaderboard),
                   metric_charts=metric_charts, dimension_charts=dimension_charts, attention=attention_ctx,
                   quality_cost=quality_ctx, prompts=prompts, clips_note=clips_note, notes=all_notes,
-                  runs=[{"name": r.name, "facts": run_facts(r), "provenance": provenance_items(r)} for r in runs])
+                  runs=[{"name": r.name, "facts": run_facts(r), "provenance": provenance_items(r)} for r in runs],
+                  toy=leaderboard.attrs.get("toy_descriptions") or [])
 
 
 def run_facts(run: Run) -> list[tuple[str, str]]:

@@ -16,9 +16,15 @@ Ranking rules:
 
 Runs are only ranked together when they are comparable: same prompt suite (name and sha256), same FVD protocol
 (``provenance.protocols``), same weights (``provenance.weights``, compared on the keys both runs have: a run that
-did not compute FVD has no I3D sha256 and does not conflict) and same metric directions. Otherwise
+did not compute FVD has no I3D sha256 and does not conflict), same metric directions, and at least one scored prompt
+in common between every two runs (the prompts a run scored: ``prompt_ids`` of ``results.json``, else the
+``prompt_id`` column of its ``per_video.csv``; unknown for neither, and then not checked). Otherwise
 :func:`check_comparable` raises a one-line :class:`VbenchError` naming the two runs and the field, unless
 ``allow_mixed`` is set, in which case the differences become notes of the leaderboard (``df.attrs["notes"]``).
+Runs that share only some prompts are ranked, with a note saying how many prompts they share.
+
+A metric computed with a toy model (``toy_model`` in its entry) gets a ``<metric>_toy_model`` column naming the model
+per run; ``df.attrs["toy"]`` and ``df.attrs["toy_descriptions"]`` feed the reports' banner and markers.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from reports.tables import Run, metric_directions, metric_names
+from vbench_lite.results import one_line
 from vbench_lite.types import VbenchError
 
 #: Families of metrics that predate the ``family`` field of results.json (or come from plug-ins that omit it).
@@ -76,25 +83,51 @@ def _differences(a: Run, b: Run) -> list[str]:
     return out
 
 
+def _label(run: Run) -> str:
+    return f"{run.name!r} ({one_line(run.results_path)})"
+
+
 def comparability_issues(runs: Sequence[Run]) -> list[str]:
-    """Every difference between the first run and each other run, as one line each."""
+    """Every difference between the first run and each other run, and every pair of runs that scored no prompt in
+    common, as one line each."""
     issues = []
     first = runs[0]
     for other in runs[1:]:
         for diff in _differences(first, other):
-            issues.append(f"runs {first.name!r} ({first.results_path}) and {other.name!r} ({other.results_path}) "
-                          f"differ in {diff}")
+            issues.append(f"runs {_label(first)} and {_label(other)} differ in {one_line(diff)}")
+    known = [(run, ids) for run in runs if (ids := run.prompt_ids) is not None]
+    for i, (a, ids_a) in enumerate(known):
+        for b, ids_b in known[i + 1:]:
+            if not ids_a & ids_b:
+                issues.append(f"runs {_label(a)} and {_label(b)} share no prompts ({len(ids_a)} and {len(ids_b)} "
+                              "prompts)")
     return issues
 
 
+def prompt_overlap_note(runs: Sequence[Run]) -> str | None:
+    """A one-line note when the runs scored partly different prompts (how many they share), ``None`` when they all
+    scored the same prompts or fewer than two runs say which prompts they scored."""
+    known = [(run, ids) for run in runs if (ids := run.prompt_ids) is not None]
+    if len(known) < 2:
+        return None
+    common = frozenset.intersection(*(ids for _, ids in known))
+    union = frozenset.union(*(ids for _, ids in known))
+    if len(common) == len(union):
+        return None
+    sizes = ", ".join(f"{run.name!r} {len(ids)}" for run, ids in known)
+    return (f"the runs share {len(common)} of {len(union)} prompts ({sizes}): each run's values are means over its "
+            "own prompts")
+
+
 def check_comparable(runs: Sequence[Run], allow_mixed: bool = False) -> list[str]:
-    """Raise a one-line :class:`VbenchError` when the runs must not be ranked together; return the differences
-    (empty when comparable, the notes to show when ``allow_mixed``)."""
+    """Raise a one-line :class:`VbenchError` when the runs must not be ranked together; return the notes to show:
+    the differences when ``allow_mixed``, and how many prompts the runs share when they share only some."""
     issues = comparability_issues(runs)
     if issues and not allow_mixed:
         more = f" (and {len(issues) - 1} more differences)" if len(issues) > 1 else ""
         raise VbenchError(f"{issues[0]}{more}; refusing to rank them together (use --allow-mixed to rank anyway)")
-    return issues
+    overlap = prompt_overlap_note(runs)
+    return issues + ([overlap] if overlap else [])
 
 
 def metric_families(runs: Sequence[Run], names: Sequence[str]) -> dict[str, str]:
@@ -136,8 +169,8 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
     names = list(metrics) if metrics else metric_names(runs)
     unknown = [m for m in names if not any(m in r.metrics for r in runs)]
     if unknown:
-        raise VbenchError(f"leaderboard: no run has metric(s) {', '.join(unknown)} "
-                          f"(available: {', '.join(metric_names(runs)) or 'none'})")
+        raise VbenchError(f"leaderboard: no run has metric(s) {one_line(', '.join(unknown))} "
+                          f"(available: {one_line(', '.join(metric_names(runs))) or 'none'})")
     directions = metric_directions(runs)
     rows: list[dict[str, Any]] = []
     dims_by_metric: dict[str, list[str]] = {m: [] for m in names}
@@ -154,6 +187,7 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
             row[m] = _float(entry.get("value"))
             row[f"{m}_ci95_low"], row[f"{m}_ci95_high"] = _float(ci[0]), _float(ci[1])
             row[f"{m}_n"] = int(entry.get("n") or 0)
+            row[toy_column(m)] = one_line(entry.get("toy_model") or "")
             for dim, sub in (entry.get("by_dimension") or {}).items():
                 if dim not in dims_by_metric[m]:
                     dims_by_metric[m].append(dim)
@@ -175,8 +209,10 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
         df["mean_rank"] = df[family_cols].mean(axis=1)
         df["rank"] = rank_values(df["mean_rank"], higher_is_better=False)
     columns = list(INFO_COLUMNS) + family_cols
+    toy = {m: {r["run"]: r[toy_column(m)] for r in rows if r[toy_column(m)]} for m in names}
     for m in names:
         columns += [f"{m}{s}" for s in METRIC_SUFFIXES]
+        columns += [toy_column(m)] if toy[m] else []  # only where a toy model was used: the CSV's marker
     for m in names:
         columns += [dimension_column(m, d) for d in sorted(dims_by_metric[m])]
     df = df.reindex(columns=columns)
@@ -187,8 +223,14 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
             df[col] = df[col].astype("int64")
     df.attrs = {"metrics": names, "higher_is_better": {m: directions.get(m, True) for m in names},
                 "dimensions": {m: sorted(dims_by_metric[m]) for m in names}, "notes": notes,
-                "families": families}
+                "families": families, "toy": {m: runs_ for m, runs_ in toy.items() if runs_},
+                "toy_descriptions": list(dict.fromkeys(t for run in runs for t in run.toy_descriptions))}
     return df
+
+
+def toy_column(metric: str) -> str:
+    """The leaderboard column that names the toy model behind a run's value of ``metric`` (empty when none)."""
+    return f"{metric}_toy_model"
 
 
 def _float(x: Any) -> float:
@@ -222,6 +264,8 @@ __all__ = [
     "family_column",
     "leaderboard_metrics",
     "metric_families",
+    "prompt_overlap_note",
     "rank_values",
+    "toy_column",
     "write_leaderboard_csv",
 ]

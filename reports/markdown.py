@@ -7,6 +7,7 @@ the HTML report next to it.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,23 +70,69 @@ def fmt_interval(value: Any, low: Any = None, high: Any = None) -> str:
     return f"{text} [{fmt_number(lo)}, {fmt_number(hi)}]"
 
 
+#: Markdown's own characters in user text, backslash-escaped, so no code span can be opened.
+_MD_ESCAPES = str.maketrans({"\\": "\\\\", "`": "\\`"})
+
+
 def md_text(text: Any) -> str:
-    """User text (prompts, run names, errors) made inert in Markdown: one line, no raw HTML tags."""
-    return " ".join(str(text).split()).replace("<", "&lt;").replace(">", "&gt;")
+    """User text (prompts, run names, suite names, paths, errors) made inert in Markdown: one line, no raw HTML
+    (``&``, ``<`` and ``>`` as entities), no code spans (backticks escaped), no links or images (``](`` and a
+    leading ``[`` escaped, so neither an inline link nor a link definition can form)."""
+    text = _inline(text)
+    return "\\" + text if text.startswith("[") else text
+
+
+def _inline(text: Any) -> str:
+    text = " ".join(str(text).split()).translate(_MD_ESCAPES).replace("](", "]\\(")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cell(text: Any) -> str:
-    """Markdown-safe cell: one line, no raw HTML, escaped pipes."""
-    return md_text(text).replace("|", "\\|")
+    """Markdown-safe cell: one line, no raw HTML, code span or inline link, escaped pipes (a table cell cannot hold
+    a link definition, so a leading ``[`` stays as it is)."""
+    return _inline(text).replace("|", "\\|")
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str] | None = None) -> str:
-    """A GitHub table; ``align`` holds ``"l"`` or ``"r"`` per column (default: first left, the rest right)."""
+def display_width(text: str) -> int:
+    """Terminal columns of ``text``: wide East Asian characters take two, combining marks none."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: Sequence[str] | None = None, *,
+                   pad: bool = False) -> str:
+    """A GitHub table; ``align`` holds ``"l"`` or ``"r"`` per column (default: first left, the rest right).
+    ``pad`` aligns the columns in the text itself (for a terminal; the rendered table is the same)."""
     align = list(align or ["l"] + ["r"] * (len(header) - 1))
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |",
-             "|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    cells = [[_cell(h) for h in header], *[[_cell(c) for c in row] for row in rows]]
+    widths = [max(3, *(display_width(r[j]) for r in cells)) if pad else 0 for j in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        fitted = [c + " " * (w - display_width(c)) if a == "l" else " " * (w - display_width(c)) + c
+                  for c, w, a in zip(row, widths, align)]
+        return "| " + " | ".join(fitted) + " |"
+
+    rule = "|" + "|".join((":" + "-" * (w + 1) if a == "l" else "-" * (w + 1) + ":") if pad else
+                          (":---" if a == "l" else "---:") for a, w in zip(align, widths)) + "|"
+    return "\n".join([line(cells[0]), rule, *[line(r) for r in cells[1:]]])
+
+
+def table_width(table: str) -> int:
+    """The widest line of a (Markdown) text, in terminal columns."""
+    return max((display_width(line) for line in table.splitlines()), default=0)
+
+
+# -- toy models ------------------------------------------------------------------------------------------------------
+#: Said wherever a number may come from a toy model; "toy" marks each such number or metric.
+TOY_BANNER = ("Numbers marked toy come from toy models trained on the synthetic world; not comparable to published "
+              "numbers")
+TOY_MARK = "(toy)"
+
+
+def toy_banner_lines(descriptions: Sequence[str]) -> list[str]:
+    """The Markdown banner (a quote block) naming the toy models, or nothing when there are none."""
+    if not descriptions:
+        return []
+    return [f"> **Toy models.** {TOY_BANNER}.", ">", *[f"> - {md_text(d)}" for d in descriptions], ""]
 
 
 def arrow(higher_is_better: bool | None) -> str:
@@ -93,21 +140,134 @@ def arrow(higher_is_better: bool | None) -> str:
 
 
 # -- leaderboard --------------------------------------------------------------------------------------------------
-def leaderboard_markdown(df: pd.DataFrame) -> str:
-    """Rank, run and each metric as ``value [ci95]`` (the best value of each metric in bold)."""
+#: Short column names for the leaderboard table, so that it fits a laptop terminal (each table says what they mean).
+METRIC_ABBREVIATIONS = {
+    "clip_similarity": "clip_sim", "clip_consistency": "clip_cons", "temporal_flicker": "flicker",
+    "motion_smoothness": "smoothness", "warping_error": "warp_err", "dynamic_degree": "dynamic",
+    "subject_consistency": "subject", "background_consistency": "background", "aesthetic_quality": "aesthetic",
+    "imaging_quality": "imaging", "multiple_objects": "multi_obj", "spatial_relationship": "spatial",
+    "appearance_style": "app_style", "temporal_style": "temp_style", "overall_consistency": "overall",
+}
+#: Widest metric name and run name shown as they are in the leaderboard table.
+NAME_WIDTH, RUN_WIDTH = 12, 24
+
+
+def clip_text(text: Any, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns with an ellipsis when longer."""
+    text = " ".join(str(text).split())
+    if display_width(text) <= width:
+        return text
+    while display_width(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def clip_middle(text: Any, width: int) -> str:
+    """``text`` cut in the middle to ``width`` columns (``synthetic(def…ength=0.5)``): run names often differ only
+    at the end."""
+    text = " ".join(str(text).split())
+    if display_width(text) <= width:
+        return text
+    head, tail = text[: len(text) // 2], text[len(text) // 2:]
+    while display_width(head) + display_width(tail) > width - 1:
+        if display_width(head) > display_width(tail):
+            head = head[:-1]
+        else:
+            tail = tail[1:]
+    return head + "…" + tail
+
+
+def run_labels(names: Sequence[Any]) -> list[str]:
+    """Run names fit for a table column of :data:`RUN_WIDTH`; all in full when cutting would make two alike."""
+    cut = [clip_middle(n, RUN_WIDTH) for n in names]
+    return cut if len(set(cut)) == len(set(map(str, names))) else [" ".join(str(n).split()) for n in names]
+
+
+def short_metric_names(metrics: Sequence[str]) -> dict[str, str]:
+    """A short, unique column name for each metric: itself when short enough, else its abbreviation, else cut."""
+    short = {m: m if len(m) <= NAME_WIDTH else METRIC_ABBREVIATIONS.get(m, clip_text(m, NAME_WIDTH))
+             for m in metrics}
+    clashes = {v for v in short.values() if list(short.values()).count(v) > 1}
+    return {m: (m if v in clashes else v) for m, v in short.items()}
+
+
+def _toy_marks(df: pd.DataFrame, metric: str) -> tuple[bool, set[str]]:
+    """Whether the column of ``metric`` is marked toy, and the runs whose own cell must say so (when only some runs
+    used a toy model for it)."""
+    toy_runs = set((df.attrs.get("toy") or {}).get(metric) or {})
+    if not toy_runs:
+        return False, set()
+    with_value = {str(r["run"]) for _, r in df.iterrows() if pd.notna(r.get(metric))}
+    return True, (toy_runs if with_value - toy_runs else set())
+
+
+def leaderboard_markdown(df: pd.DataFrame, *, intervals: bool = True, width: int = 120) -> str:
+    """Rank, run, mean rank and each metric (``value [ci95]``, or the value alone without ``intervals``; the best
+    value of each metric in bold), folded into several tables when one would be wider than ``width`` columns.
+    Long metric names are abbreviated (a line under the tables spells them out), long run names cut; metrics
+    computed with a toy model are marked ``(toy)``."""
     metrics = leaderboard_metrics(df)
     directions = df.attrs.get("higher_is_better", {})
-    header = ["rank", "run", *[f"{m} {arrow(directions.get(m))}".strip() for m in metrics], "mean rank"]
-    rows = []
-    for _, r in df.iterrows():
-        cells = [fmt_rank(r.get("rank")), r["run"]]
-        for m in metrics:
-            text = fmt_interval(r.get(m), r.get(f"{m}_ci95_low"), r.get(f"{m}_ci95_high"))
-            best = r.get(f"{m}_rank") == 1 and pd.notna(r.get(m))
-            cells.append(f"**{text}**" if best and len(df) > 1 else text)
-        cells.append(fmt_rank(r.get("mean_rank")))
-        rows.append(cells)
-    return markdown_table(header, rows, ["r", "l", *["r"] * (len(header) - 2)])
+    short = short_metric_names(metrics)
+    columns: list[tuple[str, list[str]]] = []  # (header, one cell per row) of each metric
+    for m in metrics:
+        column_toy, toy_cells = _toy_marks(df, m)
+        header = " ".join(t for t in (short[m], arrow(directions.get(m)), TOY_MARK if column_toy else "") if t)
+        cells = []
+        for _, r in df.iterrows():
+            text = fmt_interval(r.get(m), r.get(f"{m}_ci95_low"), r.get(f"{m}_ci95_high")) if intervals else \
+                fmt_number(r.get(m))
+            best = r.get(f"{m}_rank") == 1 and pd.notna(r.get(m)) and len(df) > 1
+            text = f"**{text}**" if best else text
+            cells.append(f"{text} {TOY_MARK}" if str(r["run"]) in toy_cells else text)
+        columns.append((header, cells))
+    fixed_header = ["rank", "run", "mean rank"]
+    labels = run_labels(list(df["run"]))
+    fixed = [[fmt_rank(r.get("rank")), labels[i], fmt_rank(r.get("mean_rank"))]
+             for i, (_, r) in enumerate(df.iterrows())]
+
+    def table(chunk: list[tuple[str, list[str]]]) -> str:
+        rows = [[*f, *(cells[i] for _, cells in chunk)] for i, f in enumerate(fixed)]
+        return markdown_table([*fixed_header, *(h for h, _ in chunk)], rows, ["r", "l", "r", *["r"] * len(chunk)],
+                              pad=True)
+
+    tables: list[str] = []
+    chunk: list[tuple[str, list[str]]] = []
+    for column in columns:
+        if chunk and table_width(table([*chunk, column])) > width:
+            tables.append(table(chunk))
+            chunk = []
+        chunk.append(column)
+    tables.append(table(chunk))
+    legend = [f"{v} = {m}" for m, v in short.items() if v != m]
+    if legend:
+        tables.append(_wrap_pairs("Columns:", legend, width))
+    return "\n\n".join(tables)
+
+
+def _wrap_pairs(lead: str, items: Sequence[str], width: int) -> str:
+    """``lead item, item, ...`` wrapped at ``width`` between items, never inside one (``a = b`` stays whole)."""
+    lines, line = [], lead
+    for i, item in enumerate(items):
+        piece = item + ("." if i == len(items) - 1 else ",")
+        if display_width(line) + 1 + display_width(piece) > width and line != lead:
+            lines.append(line)
+            line = piece
+        else:
+            line = f"{line} {piece}"
+    return "\n".join([*lines, line])
+
+
+def ranking_markdown(df: pd.DataFrame, width: int = 120) -> str:
+    """The short final ranking: rank, run, mean rank and each metric family's mean rank (what the rank orders)."""
+    families = [c for c in df.columns if c.startswith("family_rank[")]
+    header = ["rank", "run", "mean rank", *[c[len("family_rank["):-1] for c in families]]
+    labels = run_labels(list(df["run"]))
+    rows = [[fmt_rank(r.get("rank")), labels[i], fmt_rank(r.get("mean_rank")), *[fmt_rank(r.get(c)) for c in families]]
+            for i, (_, r) in enumerate(df.iterrows())]
+    text = markdown_table(header, rows, ["r", "l", *["r"] * (len(header) - 2)], pad=True)
+    return text if table_width(text) <= width else markdown_table(header[:3], [r[:3] for r in rows],
+                                                                  ["r", "l", "r"], pad=True)
 
 
 def dimension_markdown(df: pd.DataFrame, metric: str) -> str | None:
@@ -122,37 +282,44 @@ def dimension_markdown(df: pd.DataFrame, metric: str) -> str | None:
 
 # -- a single run ------------------------------------------------------------------------------------------------
 def run_summary_lines(run: Run) -> list[str]:
+    """Generator, suite, counts, provenance of a run as Markdown list items; every value read from results.json is
+    user text (a shared file may hold anything), so it goes out escaped or as a code span."""
     res = run.results
     suite = res.get("suite") or {}
     counts = res.get("counts") or {}
     prov = res.get("provenance") or {}
-    lines = [f"- Generator: `{run.generator}`"]
+    lines = [f"- Generator: {md_text(run.generator)}"]
     if suite:
-        lines.append(f"- Suite: `{suite.get('name')}` {suite.get('version', '')} "
-                     f"(sha256 `{str(suite.get('sha256', ''))[:16]}`, {suite.get('n_prompts', '?')} prompts)")
+        lines.append(f"- Suite: {md_text(suite.get('name'))} {md_text(suite.get('version', ''))} "
+                     f"(sha256 {md_text(str(suite.get('sha256', ''))[:16])}, "
+                     f"{md_text(suite.get('n_prompts', '?'))} prompts)")
     if counts:
-        lines.append(f"- Videos: {counts.get('scored_videos', '?')} scored of {counts.get('videos', '?')}, "
-                     f"{counts.get('failed_videos', 0)} failed")
+        lines.append(f"- Videos: {md_text(counts.get('scored_videos', '?'))} scored of "
+                     f"{md_text(counts.get('videos', '?'))}, {md_text(counts.get('failed_videos', 0))} failed")
     when = prov.get("finished") or prov.get("started")
     if when:
-        lines.append(f"- Scored: {when}, vbench-lite {(prov.get('packages') or {}).get('vbench-lite', '?')}, "
-                     f"commit `{prov.get('git_commit') or 'unknown'}`, seed {prov.get('seed')}")
+        lines.append(f"- Scored: {md_text(when)}, vbench-lite "
+                     f"{md_text((prov.get('packages') or {}).get('vbench-lite', '?'))}, "
+                     f"commit {md_text(prov.get('git_commit') or 'unknown')}, seed {md_text(prov.get('seed'))}")
     for key, value in (prov.get("weights") or {}).items():
-        lines.append(f"- Weights `{key}`: `{value}`")
+        lines.append(f"- Weights {md_text(key)}: {md_text(value)}")
     for key, value in (prov.get("protocols") or {}).items():
-        lines.append(f"- Protocol `{key}`: `{value}`")
+        lines.append(f"- Protocol {md_text(key)}: {md_text(value)}")
     if res.get("reference"):
-        lines.append(f"- Reference: `{res['reference']}`")
+        lines.append(f"- Reference: {md_text(res['reference'])}")
     return lines
 
 
 def run_markdown(run: Run) -> str:
-    """The Markdown report of one run: summary, metrics, dimensions, categories, failures."""
-    parts = [f"# vbench-lite report: {md_text(run.name)}", "", *run_summary_lines(run), "", "## Metrics", ""]
+    """The Markdown report of one run: summary, toy-model banner, metrics, dimensions, categories, failures."""
+    parts = [f"# vbench-lite report: {md_text(run.name)}", "", *toy_banner_lines(run.toy_descriptions),
+             *run_summary_lines(run), "", "## Metrics", ""]
     rows = []
+    toy = run.toy_models
     for name, entry in run.metrics.items():
         ci = entry.get("ci95") or [None, None]
-        rows.append([name, "higher" if entry.get("higher_is_better", True) else "lower",
+        rows.append([f"{name} {TOY_MARK}" if name in toy else name,
+                     "higher" if entry.get("higher_is_better", True) else "lower",
                      fmt_number(entry.get("value")), f"[{fmt_number(ci[0])}, {fmt_number(ci[1])}]"
                      if entry.get("ci95") else "-", str(entry.get("n", ""))])
     parts += [markdown_table(["metric", "better", "value", "95% CI", "n"], rows, ["l", "l", "r", "r", "r"])
@@ -204,7 +371,7 @@ def failures_markdown(run: Run, most: int = 50) -> list[str]:
 def comparison_markdown(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title: str,
                         attention: pd.DataFrame | None = None, quality_cost: pd.DataFrame | None = None,
                         notes: Sequence[str] = ()) -> str:
-    parts = [f"# {md_text(title)}", ""]
+    parts = [f"# {md_text(title)}", "", *toy_banner_lines(leaderboard.attrs.get("toy_descriptions") or [])]
     for note in [*notes, *leaderboard.attrs.get("notes", [])]:
         parts.append(f"> note: {md_text(note)}")
     if notes or leaderboard.attrs.get("notes"):
@@ -215,14 +382,14 @@ def comparison_markdown(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title
     for m in leaderboard_metrics(leaderboard):
         table = dimension_markdown(leaderboard, m)
         if table:
-            parts += [f"### {m} by dimension", "", table, ""]
+            parts += [f"### {md_text(m)} by dimension", "", table, ""]
     if attention is not None and not attention.empty:
         parts += ["## Attention cost", "", attention_markdown(attention), ""]
     if quality_cost is not None and not quality_cost.empty:
         parts += ["## Quality versus cost", "", frame_markdown(quality_cost_flat(quality_cost)), ""]
     parts += ["## Runs", ""]
     for run in runs:
-        parts += [f"### {md_text(run.name)}", "", f"- Folder: `{run.path}`", *run_summary_lines(run), ""]
+        parts += [f"### {md_text(run.name)}", "", f"- Folder: {md_text(run.path)}", *run_summary_lines(run), ""]
     return "\n".join(parts)
 
 
@@ -271,7 +438,9 @@ def attention_cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]]] | Non
 
 
 __all__ = [
-    "arrow", "attention_cells", "attention_markdown", "comparison_markdown", "dimension_markdown", "fmt_interval",
-    "fmt_number", "fmt_rank", "frame_markdown", "leaderboard_markdown", "markdown_table", "md_text",
-    "quality_cost_flat", "run_markdown", "run_summary_lines",
+    "TOY_BANNER", "TOY_MARK", "arrow", "attention_cells", "attention_markdown", "clip_middle", "clip_text",
+    "comparison_markdown", "dimension_markdown", "display_width", "fmt_interval", "fmt_number", "fmt_rank",
+    "frame_markdown", "leaderboard_markdown", "markdown_table", "md_text", "quality_cost_flat",
+    "ranking_markdown", "run_labels", "run_markdown", "run_summary_lines", "short_metric_names", "table_width",
+    "toy_banner_lines",
 ]

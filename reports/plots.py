@@ -241,32 +241,107 @@ def quality_cost_chart(df: pd.DataFrame) -> str | None:
         return file_data_uri(path)
 
 
-def attention_plots(attention: pd.DataFrame, csv_path: str | Path | None = None) -> list[tuple[str, str]]:
-    """``(caption, data URI)`` of the attention lab's plots: the PNGs written beside ``csv_path`` by
-    ``write_attention_report``, else drawn afresh from the rows into a temporary folder."""
-    import tempfile
+#: Style of the attention charts: shown about 600 px wide in the report, so larger type than the small charts.
+ATTENTION_STYLE = {**STYLE, "font.size": 10.5, "axes.titlesize": 11.5, "axes.labelsize": 10.5, "legend.fontsize": 9.5,
+                   "xtick.labelsize": 10, "ytick.labelsize": 10}
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
+_LINESTYLES = ("-", "--", ":", "-.")
 
-    captions = {"attention_cost_vs_frames.png": "Attention cost (and measured latency) as frames grow",
-                "attention_latency_vs_tokens.png": "Measured latency against tokens, log-log"}
-    if csv_path is not None:
-        found = [(cap, file_data_uri(Path(csv_path).parent / name)) for name, cap in captions.items()
-                 if (Path(csv_path).parent / name).exists()]
-        if found:
-            return found
-    try:
-        from metrics.attention_measure import write_attention_report
-    except ImportError:
-        return []
-    with tempfile.TemporaryDirectory() as tmp:
+
+def _si(value: float, _pos: Any = None) -> str:
+    """``2.5G``, ``40M``, ``0.1``: axis labels of log scales without ``10^x`` powers."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:g}{suffix}"
+    return f"{value:g}"
+
+
+def _attention_series(df: pd.DataFrame, y: str, x: str = "frames") -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(label, x, y)`` per strategy (and grid, when the sweep has several) with finite, positive values."""
+    grids = list(dict.fromkeys(zip(df["height"], df["width"])))
+    out = []
+    for strategy in dict.fromkeys(df["strategy"]):
+        for h, w in grids:
+            mine = df[(df["strategy"] == strategy) & (df["height"] == h) & (df["width"] == w)].sort_values(x)
+            xs, ys = _column(mine, x), _column(mine, y)
+            ok = np.isfinite(xs) & np.isfinite(ys) & (ys > 0)
+            if ok.any():
+                label = str(strategy) if len(grids) == 1 else f"{strategy} {h}x{w}"
+                out.append((label, xs[ok], ys[ok]))
+    return out
+
+
+def _log_log_axes(ax, xs: np.ndarray) -> None:
+    """Log axes labelled with plain numbers, a tick at each swept x."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ticks = sorted(set(xs.tolist()))
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if float(v).is_integer() else f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(_si))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="major", alpha=0.35)
+
+
+def attention_figure(df: pd.DataFrame, kind: str = "cost"):
+    """One attention chart as a matplotlib Figure: ``cost`` (analytic matmul FLOPs against frames) or ``latency``
+    (measured median latency against tokens, with each strategy's log-log slope). The legend sits below the axes, so
+    it never covers a line; ``None`` when the sweep has nothing to draw."""
+    import matplotlib
+
+    if kind == "cost":
+        series = _attention_series(df, "flops")
+        xlabel, ylabel = "frames T", "analytic matmul FLOPs"
+        title = "Attention cost as frames grow"
+    elif kind == "latency":
+        timed = df.assign(latency_ms=_column(df, "latency_median_s") * 1e3)
+        series = _attention_series(timed, "latency_ms", x="tokens")
+        xlabel, ylabel = "tokens N (frames x grid)", "median latency (ms)"
+        title = "Measured latency against tokens (log-log)"
+    else:
+        raise ValueError(f"attention_figure: kind must be 'cost' or 'latency', not {kind!r}")
+    if not series:
+        return None
+    with matplotlib.rc_context(ATTENTION_STYLE):
+        labels = [label for label, _, _ in series]
+        if kind == "latency":
+            labels = [f"{label} (slope {np.polyfit(np.log(xs), np.log(ys), 1)[0]:.2f})"
+                      if len(set(xs.tolist())) >= 2 else label for label, xs, ys in series]
+        longest = max(len(label) for label in labels)
+        ncols = min(len(series), 3 if longest <= 26 else 2 if longest <= 42 else 1)  # legend as wide as the axes
+        fig = _figure(6.8, 4.0 + 0.26 * math.ceil(len(series) / ncols))
+        ax = fig.add_subplot()
+        for i, ((_, xs, ys), label) in enumerate(zip(series, labels)):
+            ax.plot(xs, ys, _LINESTYLES[(i // 10) % 4], color=f"C{i % 10}", marker=_MARKERS[i % len(_MARKERS)],
+                    markersize=6, lw=1.8, alpha=0.9, label=label)
+        _log_log_axes(ax, np.concatenate([xs for _, xs, _ in series]))
+        ax.set(xlabel=xlabel, ylabel=ylabel)
+        ax.set_title(title, loc="left")
+        fig.legend(loc="outside lower center", ncols=ncols, frameon=False)
+        return fig
+
+
+def attention_plots(attention: pd.DataFrame, csv_path: str | Path | None = None) -> list[tuple[str, str]]:
+    """``(caption, data URI)`` of the attention charts drawn from the sweep's rows (``csv_path`` is accepted for
+    compatibility; the charts are always drawn here, at a size and type that read well in the report)."""
+    captions = {"cost": "Analytic attention FLOPs as frames grow (log-log)",
+                "latency": "Measured latency against tokens; the slope is the measured scaling exponent"}
+    out = []
+    for kind, caption in captions.items():
         try:
-            paths = write_attention_report(attention, tmp)
-        except (ValueError, KeyError, TypeError):
-            return []
-        return [(captions.get(p.name, p.stem), file_data_uri(p)) for p in paths.values()
-                if p.suffix.lower() == ".png"]
+            fig = attention_figure(attention, kind)
+        except (KeyError, TypeError, ValueError):  # not a sweep of `vbench-lite attention`: no chart, the table stays
+            fig = None
+        if fig is not None:
+            out.append((caption, figure_to_data_uri(fig)))
+    return out
 
 
 __all__ = [
-    "attention_plots", "dimension_heatmap", "figure_to_data_uri", "file_data_uri", "group_chart",
+    "attention_figure", "attention_plots", "dimension_heatmap", "figure_to_data_uri", "file_data_uri", "group_chart",
     "metric_runs_chart", "per_video_chart", "png_data_uri", "quality_cost_chart",
 ]

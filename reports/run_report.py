@@ -14,7 +14,7 @@ from reports.html import comparison_html, run_html
 from reports.leaderboard import build_leaderboard, write_leaderboard_csv
 from reports.markdown import comparison_markdown, run_markdown
 from reports.tables import Run, load_run, load_runs
-from vbench_lite.results import atomic_write_text
+from vbench_lite.results import atomic_write_text, one_line
 from vbench_lite.types import VbenchError
 
 
@@ -40,9 +40,9 @@ def load_attention(attention: Any) -> tuple[pd.DataFrame | None, Path | None]:
         try:
             return pd.read_csv(path), path
         except FileNotFoundError as exc:
-            raise VbenchError(f"{path}: no such attention CSV") from exc
+            raise VbenchError(f"{one_line(path)}: no such attention CSV") from exc
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise VbenchError(f"{path}: cannot read as CSV ({exc})") from exc
+            raise VbenchError(f"{one_line(path)}: cannot read as CSV ({' '.join(str(exc).split())})") from exc
     if isinstance(attention, pd.DataFrame):
         return attention, None
     return pd.DataFrame(list(attention)), None

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from vbench_lite.results import read_results
+from vbench_lite.results import load_results, one_line
 from vbench_lite.types import VbenchError
 
 METRIC_COLUMNS = ["run", "metric", "value", "ci95_low", "ci95_high", "n", "higher_is_better"]
@@ -46,6 +46,32 @@ class Run:
     @property
     def metrics(self) -> dict[str, dict[str, Any]]:
         return self.results.get("metrics") or {}
+
+    @property
+    def toy_models(self) -> dict[str, str]:
+        """``{metric: description}`` of the metrics this run computed with a toy model (``toy_model``)."""
+        return {m: str(e["toy_model"]) for m, e in self.metrics.items() if isinstance(e, dict) and e.get("toy_model")}
+
+    @property
+    def toy_descriptions(self) -> list[str]:
+        """Every toy model behind this run's numbers, once each: the metrics' ``toy_model`` and the top-level
+        ``toy_models`` list (strings, or objects shown as ``key: value`` pairs)."""
+        found = list(self.toy_models.values())
+        for item in self.results.get("toy_models") or []:
+            found.append(item if isinstance(item, str) else ", ".join(f"{k}: {v}" for k, v in item.items()))
+        return list(dict.fromkeys(" ".join(str(t).split()) for t in found if str(t).strip()))
+
+    @property
+    def prompt_ids(self) -> frozenset[str] | None:
+        """The prompts this run scored: ``prompt_ids`` of ``results.json`` when the pipeline recorded them, else the
+        ``prompt_id`` column of ``per_video.csv`` beside it; ``None`` when neither says."""
+        recorded = self.results.get("prompt_ids")
+        if isinstance(recorded, list):
+            return frozenset(map(str, recorded))
+        per_video = self.per_video
+        if per_video is None or "prompt_id" not in per_video.columns:
+            return None
+        return frozenset(per_video["prompt_id"].astype(str))
 
     @property
     def per_video(self) -> pd.DataFrame | None:
@@ -73,10 +99,8 @@ def load_run(path: str | os.PathLike, name: str | None = None) -> Run:
     elif path.exists():
         results_path = path
     else:
-        raise VbenchError(f"{path}: no such run folder or results file")
-    results = read_results(results_path)
-    if not isinstance(results.get("metrics"), dict):
-        raise VbenchError(f"{results_path}: 'metrics' is missing or not an object")
+        raise VbenchError(f"{one_line(path)}: no such run folder or results file")
+    results = load_results(results_path)
     folder = results_path.parent
     return Run(name=name or folder.resolve().name, path=folder, results=results, results_path=results_path)
 
@@ -179,14 +203,14 @@ def per_video_table(run_dir: str | os.PathLike) -> pd.DataFrame | None:
         df = pd.read_csv(path, dtype={"prompt_id": str, "text": str, "category": str, "dimensions": str,
                                       "path": str, "status": str, "error": str}, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise VbenchError(f"{path}: cannot read as CSV ({exc})") from exc
+        raise VbenchError(f"{one_line(path)}: cannot read as CSV ({' '.join(str(exc).split())})") from exc
     for col in value_columns(df):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     return df
 
 
 #: Columns of ``per_video.csv`` that describe the clip; every other column is a metric value.
-PER_VIDEO_INFO = ("prompt_id", "sample", "category", "dimensions", "text", "path", "status", "error")
+PER_VIDEO_INFO = ("prompt_id", "sample", "category", "dimensions", "text", "path", "status", "error", "notes")
 
 
 def value_columns(per_video: pd.DataFrame) -> list[str]:

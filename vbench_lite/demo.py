@@ -18,6 +18,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TextIO
 
 from vbench_lite.types import VbenchError
 
@@ -49,6 +50,7 @@ class DemoOutcome:
     runs: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    leaderboard: Any = None  # the pandas leaderboard of the runs, once the reports are written
 
 
 def demo_suite(stride: int):
@@ -58,7 +60,8 @@ def demo_suite(stride: int):
     return replace(suite, prompts=suite.prompts[::stride]) if stride > 1 else suite
 
 
-def run_demo(out: str | Path, settings: DemoSettings | None = None, *, console=None) -> DemoOutcome:
+def run_demo(out: str | Path, settings: DemoSettings | None = None, *, console=None,
+             stdout: TextIO | None = None) -> DemoOutcome:
     from rich.console import Console
 
     settings = settings or DemoSettings()
@@ -119,7 +122,24 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None, *, console=N
         console.print(f"{name:<16} {path}")
     for note in outcome.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
+    print_ranking(outcome, stdout)
     return outcome
+
+
+def print_ranking(outcome: DemoOutcome, stdout: TextIO | None = None) -> None:
+    """The final ranking as a short table on stdout (the progress above goes to stderr), last thing the demo says."""
+    import sys
+
+    from reports.markdown import ranking_markdown
+
+    if outcome.leaderboard is None or outcome.leaderboard.empty:
+        return
+    stdout = stdout or sys.stdout
+    report = outcome.files.get("report.html") or outcome.out
+    stdout.write(f"Final ranking ({len(outcome.leaderboard)} runs; rank 1 is best; the mean rank averages each "
+                 "metric family's mean rank; details in " + str(report) + "):\n\n")
+    stdout.write(ranking_markdown(outcome.leaderboard) + "\n")
+    stdout.flush()
 
 
 def _reference(out: Path, suite, settings: DemoSettings, metrics: list[str], console, outcome) -> str | None:
@@ -216,18 +236,22 @@ def _quality_cost(outcome: DemoOutcome, console):
 
 
 def _reports(out: Path, outcome: DemoOutcome, attention_csv, quality_cost, console) -> None:
+    from reports.leaderboard import build_leaderboard
     from reports.run_report import write_comparison_report
+    from reports.tables import load_runs
 
     if not outcome.runs:
         raise VbenchError(f"{out}: no run of the demo succeeded; see the notes above")
-    kwargs = dict(attention_csv=attention_csv, quality_cost_df=quality_cost, title="vbench-lite demo")
+    runs = load_runs(list(outcome.runs.values()))
     try:
-        files = write_comparison_report(list(outcome.runs.values()), out, notes=outcome.notes, **kwargs)
+        board = build_leaderboard(runs)
     except VbenchError as exc:  # every demo run shares suite, protocol and weights; say so if one did not
         outcome.notes.append(f"runs are not strictly comparable, ranked anyway: {exc}")
         console.print(f"[yellow]{exc}[/yellow]")
-        files = write_comparison_report(list(outcome.runs.values()), out, notes=outcome.notes, allow_mixed=True,
-                                        **kwargs)
+        board = build_leaderboard(runs, allow_mixed=True)
+    files = write_comparison_report(runs, out, leaderboard_df=board, attention_csv=attention_csv,
+                                    quality_cost_df=quality_cost, title="vbench-lite demo", notes=outcome.notes)
+    outcome.leaderboard = board
     outcome.files.update({k: Path(v) for k, v in files.items()})
 
 
@@ -236,5 +260,5 @@ def quick_settings() -> DemoSettings:
     return replace(DemoSettings(), prompt_stride=26, with_dit=False, attention_frames=(4, 8))
 
 
-__all__ = ["DemoOutcome", "DemoSettings", "quick_settings", "run_demo"]
+__all__ = ["DemoOutcome", "DemoSettings", "print_ranking", "quick_settings", "run_demo"]
 

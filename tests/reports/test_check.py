@@ -178,3 +178,40 @@ def test_help_renders(command, capsys):
         main([command, "--help"])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0 and "%%" not in out and "95% CI" in out
+
+
+def _with_prompts(folder, prompt_ids):
+    res = results_dict(BASE)
+    res["prompt_ids"] = prompt_ids
+    return write_results(folder, res) / "results.json"
+
+
+def test_runs_that_share_no_prompts_are_refused_unless_allowed(tmp_path, capsys):
+    """Before: a baseline and a new run on disjoint prompts passed the gate as if they measured the same thing."""
+    base = _with_prompts(tmp_path / "base", ["p1", "p2"])
+    new = _with_prompts(tmp_path / "new", ["p3", "p4"])
+    assert main(["check", str(new), "--baseline", str(base)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'baseline'" in err and "'new'" in err
+    assert "share no prompts (2 and 2 prompts)" in err and "--allow-mixed" in err
+    assert main(["check", str(new), "--baseline", str(base), "--allow-mixed"]) == 0
+    assert "share no prompts" in capsys.readouterr().out
+
+
+def test_partly_shared_prompts_are_reported(tmp_path, capsys):
+    base = _with_prompts(tmp_path / "base", ["p1", "p2", "p3"])
+    new = _with_prompts(tmp_path / "new", ["p2", "p3"])
+    assert main(["check", str(new), "--baseline", str(base)]) == 0
+    captured = capsys.readouterr()
+    note = "the runs share 2 of 3 prompts ('baseline' 3, 'new' 2)"
+    assert note in captured.out and note in captured.err
+
+
+def test_unreadable_per_video_csv_is_one_line_naming_it(tmp_path, capsys):
+    """per_video.csv says which prompts a run scored (when results.json does not): a broken one is named, not
+    skipped, and pandas' own multi-line message is folded into the line."""
+    new, base = _files(tmp_path, BASE)
+    (tmp_path / "new" / "per_video.csv").write_text("prompt_id,sample\np1,0\np2,0,5,6\n")
+    assert main(["check", new, "--baseline", base]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "per_video.csv: cannot read as CSV" in err and "Expected 2 fields" in err

@@ -179,7 +179,7 @@ def test_leaderboard_command_on_real_runs(real_runs, tmp_path, capsys):
             assert row[f"{metric}[{dim}]"] == pytest.approx(sub["value"], rel=1e-12, abs=1e-15)
     # the exact renderer warps better (lower warping error) than its noisy variant
     assert row["warping_error_rank"] == 1
-    assert "| rank | run |" in capsys.readouterr().out
+    assert "| rank | run " in capsys.readouterr().out
     assert html.read_text().startswith("<!DOCTYPE html>") and md.read_text().startswith("# vbench-lite leaderboard")
 
 
@@ -207,3 +207,56 @@ def test_leaderboard_command_bad_input_is_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "results.json" in err and "invalid JSON" in err
     assert main(["leaderboard", str(tmp_path / "missing"), "--out", str(tmp_path / "x.csv")]) == 2
     assert "no such run folder" in capsys.readouterr().err
+
+
+# -- which prompts the runs scored ------------------------------------------------------------------------------------
+def _scored(folder, value, prompt_ids, *, recorded_in="results"):
+    """A run that scored ``prompt_ids``, said by results.json ``prompt_ids`` or only by its per_video.csv."""
+    res = results_dict({"x": metric_entry(value)})
+    if recorded_in == "results":
+        res["prompt_ids"] = list(prompt_ids)
+    write_results(folder, res)
+    if recorded_in == "per_video":
+        rows = [{"prompt_id": p, "sample": 0, "text": f"prompt {p}", "status": "ok", "error": "", "x": value}
+                for p in prompt_ids]
+        pd.DataFrame(rows).to_csv(folder / "per_video.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("recorded_in", ["results", "per_video"])
+def test_runs_that_share_no_prompts_are_refused_unless_allowed(tmp_path, capsys, recorded_in):
+    """Before: two runs of the same suite on disjoint prompts were ranked as if comparable, without a word."""
+    a = _scored(tmp_path / "run_a", 0.5, ["p1", "p2"], recorded_in=recorded_in)
+    b = _scored(tmp_path / "run_b", 0.6, ["p3", "p4", "p5"], recorded_in=recorded_in)
+    out = tmp_path / "lb.csv"
+    assert main(["leaderboard", str(a), str(b), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'run_a'" in err and "'run_b'" in err
+    assert "share no prompts (2 and 3 prompts)" in err and "--allow-mixed" in err and not out.exists()
+    md = tmp_path / "lb.md"
+    assert main(["leaderboard", str(a), str(b), "--out", str(out), "--md", str(md), "--allow-mixed"]) == 0
+    assert "share no prompts" in capsys.readouterr().err and "share no prompts" in md.read_text()
+
+
+def test_runs_that_share_some_prompts_are_ranked_with_the_overlap(tmp_path, capsys):
+    a = _scored(tmp_path / "a", 0.5, ["p1", "p2", "p3", "p4"])
+    b = _scored(tmp_path / "b", 0.6, ["p3", "p4", "p5"], recorded_in="per_video")  # one of each source
+    md = tmp_path / "lb.md"
+    assert main(["leaderboard", str(a), str(b), "--out", str(tmp_path / "lb.csv"), "--md", str(md)]) == 0
+    note = "the runs share 2 of 5 prompts ('a' 4, 'b' 3)"
+    assert note in capsys.readouterr().err and note in md.read_text()
+
+
+def test_overlap_is_checked_between_every_pair_of_runs(tmp_path):
+    a = _scored(tmp_path / "a", 0.5, ["p1", "p2", "p3"])
+    b = _scored(tmp_path / "b", 0.6, ["p1"])
+    c = _scored(tmp_path / "c", 0.7, ["p3"])
+    with pytest.raises(VbenchError, match=r"runs 'b' \(.*\) and 'c' \(.*\) share no prompts"):
+        build_leaderboard(load_runs([a, b, c]))
+
+
+def test_same_prompts_or_unknown_prompts_add_no_note(tmp_path):
+    a = _scored(tmp_path / "a", 0.5, ["p2", "p1"])
+    b = _scored(tmp_path / "b", 0.6, ["p1", "p2"], recorded_in="per_video")
+    c = _scored(tmp_path / "c", 0.7, [], recorded_in="nowhere")  # hand-written results: which prompts is unknown
+    assert build_leaderboard(load_runs([a, b, c])).attrs["notes"] == []

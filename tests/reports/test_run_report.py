@@ -149,17 +149,20 @@ def test_comparison_report_with_attention_and_quality_cost(real_runs, tmp_path, 
     assert "<script>" not in md and "# demo &lt;script&gt;alert" in md  # no raw HTML from user text
 
 
-def test_comparison_report_attention_from_csv_uses_its_plot(real_runs, tmp_path, attention_rows):
+def test_comparison_report_attention_from_csv_draws_its_charts(real_runs, tmp_path, attention_rows):
     from metrics.attention_measure import write_attention_report
-    from reports.plots import file_data_uri
+    from reports.plots import attention_plots
 
     written = write_attention_report(attention_rows, tmp_path / "att")
+    charts = attention_plots(pd.read_csv(written["csv"]))
+    assert [caption.split()[:2] for caption, _ in charts] == [["Analytic", "attention"]]  # this sweep was not timed
     paths = write_comparison_report([real_runs["clean"]], tmp_path / "cmp", attention_csv=written["csv"])
-    assert file_data_uri(written["plot_cost_vs_frames"]) in paths["report.html"].read_text()
+    html = paths["report.html"].read_text()
+    assert all(uri in html for _, uri in charts)  # same rows, same bytes
     # a demo folder's own sweep (OUT/attention/attention.csv) is found without being named
     demo = write_attention_report(attention_rows, tmp_path / "demo" / "attention")
     paths = write_comparison_report([real_runs["clean"]], tmp_path / "demo")
-    assert file_data_uri(demo["plot_cost_vs_frames"]) in paths["report.html"].read_text()
+    assert all(uri in paths["report.html"].read_text() for _, uri in attention_plots(pd.read_csv(demo["csv"])))
 
 
 def test_load_attention_errors(tmp_path):

@@ -27,7 +27,7 @@ def test_metric_and_dimension_tables_follow_results(tmp_path):
 
 
 @pytest.mark.parametrize("content, needle", [("[]", "not a results object"), ('{"schema": "x"}', "schema"),
-                                             ('{"schema": "vbench-lite/results@1"}', "'metrics'")])
+                                             ('{"schema": "vbench-lite/results@1"}', "metrics: missing")])
 def test_load_run_rejects_bad_results(tmp_path, content, needle):
     (tmp_path / "results.json").write_text(content)
     with pytest.raises(VbenchError, match=needle):

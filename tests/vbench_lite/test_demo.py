@@ -14,7 +14,7 @@ from vbench_lite.generators.reference import shipped_checkpoints
 
 
 @pytest.mark.slow
-def test_demo_scores_every_dit_checkpoint_and_reports_quality_against_cost(tmp_path):
+def test_demo_scores_every_dit_checkpoint_and_reports_quality_against_cost(tmp_path, capsys):
     if not all(f"vdit-t-{s}" in shipped_checkpoints() for s in DIT_STRATEGIES):
         pytest.fail("a shipped DiT checkpoint is missing from reference_models/checkpoints")
     settings = replace(quick_settings(), prompt_stride=52, with_dit=True, with_attention=False,
@@ -44,3 +44,34 @@ def test_demo_scores_every_dit_checkpoint_and_reports_quality_against_cost(tmp_p
     assert rows[1:] == [*DIT_STRATEGIES, "untrained"]  # after the header row
     leaderboard = pd.read_csv(outcome.files["leaderboard.csv"])
     assert dit_runs | {"untrained-dit"} <= set(leaderboard["run"])
+    # the last thing on stdout: the final ranking, one row per run in leaderboard order
+    _, _, header, _, *rows = capsys.readouterr().out.split("Final ranking", 1)[1].strip().splitlines()
+    assert [cell.strip() for cell in header.split("|")[1:4]] == ["rank", "run", "mean rank"]
+    assert [row.split("|")[2].strip() for row in rows] == list(leaderboard["run"])
+
+
+def test_demo_prints_its_final_ranking_last(tmp_path):
+    """The ranking table (rank, run, mean rank, each family's mean rank) in leaderboard order, on stdout."""
+    import io
+
+    from reports.leaderboard import build_leaderboard
+    from reports.tables import load_runs
+    from tests.reports.conftest import metric_entry, results_dict, write_results
+    from vbench_lite.demo import DemoOutcome, print_ranking
+
+    runs = {"synthetic-blur": (0.2, 300.0), "synthetic": (0.3, 100.0), "synthetic-noise": (0.1, 200.0)}
+    folders = [write_results(tmp_path / name, results_dict({"clip_similarity": metric_entry(clip),
+                                                             "fvd": metric_entry(fvd, higher=False)}))
+               for name, (clip, fvd) in runs.items()]
+    outcome = DemoOutcome(tmp_path, leaderboard=build_leaderboard(load_runs(folders)))
+    out = io.StringIO()
+    print_ranking(outcome, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Final ranking (3 runs; rank 1 is best")
+    cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:]]
+    assert cells[0] == ["rank", "run", "mean rank", "text_alignment", "distribution"]
+    # clip ranks: synthetic 1, blur 2, noise 3; FVD ranks: synthetic 1, noise 2, blur 3 -> means 1, 2.5, 2.5
+    assert cells[2:] == [["1", "synthetic", "1", "1", "1"], ["2", "synthetic-blur", "2.50", "2", "3"],
+                         ["2", "synthetic-noise", "2.50", "3", "2"]]
+    print_ranking(DemoOutcome(tmp_path), out)  # no leaderboard (every run failed): nothing more is printed
+    assert out.getvalue().splitlines() == lines

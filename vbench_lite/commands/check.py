@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--allow-missing", action="store_true",
                    help="a metric of the baseline missing in the new run is not a failure")
     p.add_argument("--allow-mixed", action="store_true",
-                   help="compare even if suites, FVD protocols or weights differ")
+                   help="compare even if suites, FVD protocols or weights differ or the runs share no prompts")
     p.add_argument("--metrics", default=None, help="comma-separated metrics to gate (default: all)")
     p.add_argument("--summary-md", default=None, metavar="FILE", help="also write the Markdown summary here")
     p.set_defaults(func=run_check_command)

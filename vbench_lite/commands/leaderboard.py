@@ -11,13 +11,15 @@ def register(sub) -> None:
     p = sub.add_parser("leaderboard", help="rank runs: leaderboard CSV, Markdown and HTML reports",
                        description="One row per run: each metric with its 95% CI and rank (direction-aware), "
                        "a mean rank overall, per-dimension values. Runs made with different suites, FVD protocols "
-                       "or weights are refused unless --allow-mixed.")
+                       "or weights, or that scored no prompt in common, are refused unless --allow-mixed; runs that "
+                       "share only some prompts are ranked with a note saying how many they share.")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run folders (or their results.json)")
     p.add_argument("--out", required=True, help="leaderboard CSV to write")
     p.add_argument("--html", default=None, help="also write a single-file HTML report here")
     p.add_argument("--md", default=None, help="also write a Markdown report here")
     p.add_argument("--allow-mixed", action="store_true",
-                   help="rank runs even if their suites, FVD protocols or weights differ (noted in the reports)")
+                   help="rank runs even if their suites, FVD protocols or weights differ or they share no prompts "
+                   "(noted in the reports)")
     p.add_argument("--metrics", default=None, help="comma-separated metrics to rank on (default: all)")
     p.add_argument("--title", default="vbench-lite leaderboard", help="report title")
     p.add_argument("--attention", default=None, metavar="CSV",
@@ -29,7 +31,7 @@ def register(sub) -> None:
 def run_leaderboard(args: argparse.Namespace) -> int:
     from reports.html import comparison_html
     from reports.leaderboard import write_leaderboard_csv
-    from reports.markdown import comparison_markdown, leaderboard_markdown
+    from reports.markdown import TOY_BANNER, comparison_markdown, leaderboard_markdown
     from reports.run_report import comparison_outputs, load_attention
     from vbench_lite.results import atomic_write_text
 
@@ -45,8 +47,10 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         atomic_write_text(args.html, comparison_html(runs, board, title=args.title, attention=attention,
                                                      attention_csv=attention_path, max_prompts=args.max_prompts))
         written.append(args.html)
-    print(leaderboard_markdown(board))
+    print(leaderboard_markdown(board, intervals=False))  # the terminal view; the files carry the intervals
+    if board.attrs.get("toy_descriptions"):
+        print(f"vbench-lite: note: {TOY_BANNER}: {'; '.join(board.attrs['toy_descriptions'])}", file=sys.stderr)
     for note in board.attrs.get("notes", []):
-        print(f"vbench-lite: mixed: {note}", file=sys.stderr)
+        print(f"vbench-lite: note: {note}", file=sys.stderr)
     print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
     return 0
