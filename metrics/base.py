@@ -4,7 +4,9 @@ A metric plug-in works in two steps so that runs are resumable and shards merge 
 
 1. ``extract(clips, prompts)`` turns each clip into a small dict of numpy arrays ("features": an I3D vector,
    per-frame CLIP cosines, a flicker score...). The pipeline caches these per clip on disk, keyed by
-   ``cache_key()`` (a hash of the settings, model and weights), so a killed run never recomputes them.
+   ``cache_key()`` (a hash of the settings, model and weights) and the decode settings (frames, size), and checks
+   the video's sha256 and, for ``uses_text`` metrics, the prompt text's sha256 stored in each file, so a killed run
+   never recomputes them and a changed input never reuses them.
 2. ``per_video(features)`` gives the scalar values of one clip (rows of ``per_video.csv``) and
    ``aggregate(records, ...)`` turns all clips into :class:`MetricResult` summaries. The default aggregation is the
    mean of per-video values with a bootstrap 95% interval, overall and per prompt-suite dimension and category.
@@ -16,16 +18,18 @@ Library users who want streaming, torchmetrics-style objects find them next to e
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import inspect
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from metrics.functional.aggregate import summarize
-from vbench_lite.types import Clip, Prompt
+from vbench_lite.types import Clip, Prompt, VbenchError
 
 
 @dataclass
@@ -44,6 +48,9 @@ class MetricResult:
     by_category: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Set when the number comes from a toy stand-in model (e.g. the toy CLIP trained on the synthetic world): a
+    #: one-line description that reports, the console and results.json repeat next to the value.
+    toy_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -63,6 +70,8 @@ class MetricResult:
             out["notes"] = list(self.notes)
         if self.extra:
             out["extra"] = self.extra
+        if self.toy_model:
+            out["toy_model"] = self.toy_model
         return out
 
 
@@ -92,6 +101,10 @@ class VideoMetric:
     output_families: ClassVar[dict[str, str]] = {}
     #: Bump when the meaning of the cached features changes, so old caches are not reused.
     feature_version: ClassVar[int] = 1
+    #: True when ``extract`` reads the prompt text (CLIP similarity). The pipeline then keys cached features by the
+    #: text's sha256 too (a suite that gives a prompt id new text gets fresh values) and fails clips whose prompt has
+    #: no text (a ``<prompt_id>/<i>.mp4`` folder that is not in the suite) instead of scoring them against their id.
+    uses_text: ClassVar[bool] = False
 
     def __init__(self, **settings: Any) -> None:
         self._settings = dict(settings)
@@ -102,6 +115,31 @@ class VideoMetric:
 
     def set_decode_settings(self, **settings: Any) -> None:
         self.decode_settings = dict(settings)
+
+    # -- settings checked before any work -------------------------------------------------------------------
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...] | None:
+        """Names ``--metric-args NAME.key=value`` may use: ``__init__``'s keyword parameters, or ``None`` (not
+        checkable) when ``__init__`` takes ``**kwargs``; a plug-in that does so may override this."""
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # drop self
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return None
+        return tuple(p.name for p in params
+                     if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        """Refuse settings the plug-in would refuse, without loading a model (the CLI calls this before decoding
+        anything). The default checks the names; plug-ins with cheap value checks may override it."""
+        known = cls.setting_names()
+        if known is None:
+            return
+        for key in settings:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise VbenchError(f"--metric-args: {cls.name} has no setting {key!r} ({hint}known: "
+                                  f"{', '.join(known) or 'none'})")
 
     # -- identity -------------------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import Metric
 
-from metrics.base import VideoMetric
+from metrics.base import ClipRecord, MetricResult, VideoMetric
 from metrics.functional.clip_score import (
     CLIPSCORE_WEIGHT,
     clip_score,
@@ -51,6 +51,15 @@ from vbench_lite.types import Clip, Prompt, VbenchError
 from vbench_lite.video_io import SAMPLING_POLICIES, sample_indices
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+#: Said next to every number the toy CLIP produces (results.json ``toy_model``, reports, console).
+TOY_DESCRIPTION = f"{TOY_MODEL_NAME}: a toy CLIP trained only on vbench-lite's synthetic world"
+TOY_NOTE = ("computed with the toy CLIP (the offline default): not comparable with numbers from a real CLIP or "
+            "with published results")
+REAL_CLIP_HINT = ("pass a real CLIP with --metric-args clip.model=ViT-B-32,clip.pretrained=openai "
+                  "(or clip.pretrained=/path/to/weights)")
+#: Prompt category of the synthetic suite, the only world the toy CLIP was trained on.
+TOY_WORLD_CATEGORY = "synthetic"
 RESIZE_MODES = ("shortest", "squash")
 
 
@@ -370,9 +379,14 @@ class ClipSimilarityPlugin(VideoMetric):
     output_families = {"clip_similarity": "text_alignment", "clipscore": "text_alignment",
                        "clip_consistency": "temporal_consistency"}
     feature_version = 1
+    uses_text = True  # the pipeline keys cached features by the prompt text and fails clips without text
 
     _KNOWN = ("model", "pretrained", "frames", "policy", "fps", "batch_size", "dtype", "device", "allow_download",
               "cache_dir")
+
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...]:
+        return cls._KNOWN  # __init__ takes **unknown only to refuse them with this list
 
     def __init__(self, model: str = TOY_MODEL_NAME, pretrained: str | None = None, frames: int | str = 8,
                  policy: str = "uniform", fps: float | str | None = None, batch_size: int | str = 32,
@@ -396,6 +410,25 @@ class ClipSimilarityPlugin(VideoMetric):
 
     def provenance(self) -> dict[str, Any]:
         return {f"clip:{self.encoder.loaded.name}:weights_sha256": self.encoder.loaded.weights_sha256}
+
+    @property
+    def is_toy(self) -> bool:
+        return self.encoder.loaded.name == TOY_MODEL_NAME
+
+    def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
+                  seed: int = 0) -> dict[str, MetricResult]:
+        results = super().aggregate(records, reference=reference, seed=seed)
+        if not self.is_toy:
+            return results
+        notes = [TOY_NOTE]
+        foreign = sum(1 for r in records if r.prompt.category != TOY_WORLD_CATEGORY)
+        if foreign:
+            notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the toy CLIP knows only "
+                         f"coloured shapes on plain backgrounds, so its numbers for them mean nothing; {REAL_CLIP_HINT}")
+        for res in results.values():
+            res.toy_model = TOY_DESCRIPTION
+            res.notes.extend(notes)
+        return results
 
     def frame_indices(self, clip: Clip) -> np.ndarray:
         """Which frames of ``clip`` are scored (``frames`` is capped at the clip's length: no repeated frames)."""

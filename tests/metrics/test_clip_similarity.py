@@ -324,3 +324,41 @@ def test_plugin_aggregates_with_settings(toy):
     assert set(results) == {"clip_similarity", "clipscore", "clip_consistency"}
     assert results["clip_similarity"].value == pytest.approx(np.mean([f["clip_similarity"] for f in feats]))
     assert results["clip_similarity"].settings["frames"] == 4 and results["clipscore"].n == 4
+
+
+def test_toy_model_numbers_say_so_and_foreign_videos_are_flagged(toy):
+    from dataclasses import replace
+
+    from metrics.base import ClipRecord
+    from metrics.clip_similarity import REAL_CLIP_HINT, TOY_DESCRIPTION, TOY_NOTE
+
+    prompts = _suite_subset(3)
+    plugin = ClipSimilarityPlugin(frames=2)
+    feats = plugin.extract(_render(prompts), prompts)
+    records = [ClipRecord(p, 0, f, plugin.per_video(f)) for p, f in zip(prompts, feats)]
+    results = plugin.aggregate(records)
+    for res in results.values():  # every output of the toy model is labelled, in the dict results.json gets too
+        assert res.toy_model == TOY_DESCRIPTION and res.to_dict()["toy_model"] == TOY_DESCRIPTION
+        assert res.notes == [TOY_NOTE]
+    # Two clips whose prompts come from outside the synthetic world (e.g. real videos scored by file name).
+    foreign = [replace(r, prompt=replace(r.prompt, category="unknown")) for r in records[:2]]
+    flagged = plugin.aggregate(foreign + records[2:])["clip_similarity"]
+    assert flagged.notes[0] == TOY_NOTE and flagged.notes[1].startswith("2 of 3 clips are not from the synthetic")
+    assert REAL_CLIP_HINT in flagged.notes[1]
+
+
+def test_real_clip_numbers_are_not_labelled_toy(tmp_path):
+    import open_clip
+
+    from metrics.base import ClipRecord
+
+    torch.manual_seed(0)
+    net = open_clip.create_model("ViT-B-32")  # random weights of the real architecture, saved as a local file
+    path = tmp_path / "vit-b-32.pt"
+    torch.save(net.state_dict(), path)
+    plugin = ClipSimilarityPlugin(model="ViT-B-32", pretrained=str(path), frames=2)
+    prompts = _suite_subset(2)
+    feats = plugin.extract(_render(prompts), prompts)
+    results = plugin.aggregate([ClipRecord(p, 0, f, plugin.per_video(f)) for p, f in zip(prompts, feats)])
+    assert all(res.toy_model is None and "toy_model" not in res.to_dict() and not res.notes
+               for res in results.values())
