@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from metrics.functional.clip_score import (
     video_text_scores,
 )
 from metrics.functional.temporal import clip_frame_consistency
+from metrics.hardware import cpu_native_bf16
 from reference_models.toy_clip import MODEL_NAME as TOY_MODEL_NAME
 from reference_models.toy_clip import WEIGHTS_PATH as TOY_WEIGHTS_PATH
 from reference_models.toy_clip import register_config as register_toy_config
@@ -251,6 +253,11 @@ class ClipEncoder:
             model = copy.deepcopy(model).to(dtype=self.dtype)
         self.model = model.to(device=self.device).eval()
         self._text_cache: dict[str, torch.Tensor] = {}
+        # bfloat16 on a CPU without native support is emulated (slower than float32): said once and recorded.
+        self.cpu_native_bf16 = cpu_native_bf16() if dtype == "bfloat16" and self.device.type == "cpu" else None
+        if self.cpu_native_bf16 is False:
+            warnings.warn("CLIP dtype=bfloat16: this CPU has no native bfloat16 (no avx512_bf16/amx_bf16 flag): "
+                          "it is emulated and slower than float32; use dtype=float32 here", stacklevel=2)
 
     @torch.inference_mode()
     def encode_frames(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -283,7 +290,8 @@ class ClipEncoder:
     def settings(self) -> dict[str, Any]:
         return {"model": self.loaded.name, "pretrained": _weights_label(self.loaded), "dtype": self.dtype_name,
                 "image_size": self.loaded.image_size, "resize_mode": self.loaded.resize_mode,
-                "interpolation": self.loaded.interpolation, "batch_size": self.batch_size}
+                "interpolation": self.loaded.interpolation, "batch_size": self.batch_size,
+                **({"cpu_native_bf16": self.cpu_native_bf16} if self.dtype_name == "bfloat16" else {})}
 
 
 def _weights_label(loaded: LoadedClip) -> str:
@@ -424,7 +432,7 @@ class ClipSimilarityPlugin(VideoMetric):
         foreign = sum(1 for r in records if r.prompt.category != TOY_WORLD_CATEGORY)
         if foreign:
             notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the toy CLIP knows only "
-                         f"coloured shapes on plain backgrounds, so its numbers for them mean nothing; {REAL_CLIP_HINT}")
+                         f"coloured shapes on plain backgrounds, its numbers for them mean nothing; {REAL_CLIP_HINT}")
         for res in results.values():
             res.toy_model = TOY_DESCRIPTION
             res.notes.extend(notes)

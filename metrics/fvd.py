@@ -51,6 +51,7 @@ from torchmetrics import Metric
 from metrics.base import ClipRecord, MetricResult, VideoMetric
 from metrics.functional.frechet import bootstrap_frechet_ci95, covariance_from_sums, frechet_distance
 from metrics.functional.kernel_distance import bootstrap_mmd2_ci95, kernel_distance
+from metrics.hardware import cpu_native_bf16
 from reference_models.i3d import I3D_MIN_FRAMES, NUM_CLASSES
 from vbench_lite.results import atomic_write_bytes
 from vbench_lite.types import SCORE_MAX_SIDE, Clip, Prompt, VbenchError
@@ -300,32 +301,6 @@ class FrechetVideoDistance(Metric):
 # -- the I3D feature extractor ----------------------------------------------------------------------------------
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-#: CPU flags (``/proc/cpuinfo``) of native bfloat16 arithmetic: x86 AVX-512 BF16 or AMX-BF16, Arm's BF16 extension.
-NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")
-
-
-def cpu_native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool | None:
-    """Whether this CPU computes bfloat16 natively: ``True``/``False``, or ``None`` when it cannot be told.
-
-    Without native support oneDNN emulates bfloat16 convolutions (convert, compute in float32, round): 1.6x-2.5x
-    slower than float32 instead of ~2.5x faster, and FVD moves further from float32 (+1.3% to +1.4% on the mildest
-    blur of tests/metrics/test_fvd.py, against +0.9% with AVX-512 BF16). ``torch.backends.cpu.get_cpu_capability()``
-    says "AVX512" on both kinds of CPU, so the kernel's flag list is read.
-    """
-    try:
-        text = Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        return None
-    flags: set[str] = set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() in ("flags", "features"):  # x86 "flags", arm64 "Features"
-            flags.update(value.split())
-    if not flags:
-        return None
-    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
 
 
 def bf16_cpu_warning(dtype: str, device: str | torch.device) -> str | None:

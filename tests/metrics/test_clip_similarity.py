@@ -23,6 +23,7 @@ from metrics.functional.clip_score import (
     frame_text_cosines,
     video_text_scores,
 )
+from metrics.hardware import cpu_native_bf16
 from reference_models.toy_clip import MODEL_NAME, WEIGHTS_PATH
 from vbench_lite.generators.synthetic import SyntheticGenerator, synthetic_suite_prompts
 from vbench_lite.types import Clip, Prompt, VbenchError
@@ -308,6 +309,10 @@ def test_bfloat16_scores_match_float32(toy):
     bf16_plugin = ClipSimilarityPlugin(frames=8, dtype="bfloat16")
     bf16 = bf16_plugin.extract(clips, prompts)
     assert bf16_plugin.settings()["dtype"] == "bfloat16"
+    assert bf16_plugin.settings()["cpu_native_bf16"] == cpu_native_bf16()  # which bfloat16 path ran is on record
+    assert "cpu_native_bf16" not in ClipSimilarityPlugin(frames=8).settings()  # float32 caches stay portable
+    # The 0.015 bound holds on both paths: measured with native AVX-512 BF16 and with oneDNN held to AVX-512 without
+    # BF16 (ONEDNN_MAX_CPU_ISA=AVX512_CORE), the emulated path of issue 12's CI machine.
     for a, b in zip(fp32, bf16):
         for key in ("clip_similarity", "clipscore", "clip_consistency"):
             assert float(b[key]) == pytest.approx(float(a[key]), abs=0.015), key

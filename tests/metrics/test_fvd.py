@@ -35,7 +35,6 @@ from metrics.fvd import (
     I3dFeatureExtractor,
     ReferenceStats,
     check_compatible,
-    cpu_native_bf16,
     fvd_from_statistics,
     load_reference_stats,
     preprocess_clip,
@@ -43,6 +42,7 @@ from metrics.fvd import (
     select_frames,
     small_sample_notes,
 )
+from metrics.hardware import cpu_native_bf16
 from tests.conftest import real_clip_paths
 from tests.reference_models.test_i3d import i3d_weights, random_model  # noqa: F401  (i3d_weights is a fixture)
 from vbench_lite.cli import main as cli_main
@@ -387,22 +387,6 @@ def test_a_stats_file_from_before_the_decode_rule_is_read_as_decoded_at_512(tmp_
         check_compatible(back, FvdProtocol(decode_max_side=4096), "a" * 64, "float32", str(path))
     with pytest.raises(VbenchError, match=r"decode_max_side=512 \(this run: 0\)"):
         check_compatible(back, FvdProtocol(decode_max_side=0), "a" * 64, "float32", str(path))
-
-
-def test_the_cpu_flags_tell_native_bfloat16(tmp_path):
-    def cpu(text: str) -> Path:
-        path = tmp_path / "cpuinfo"
-        path.write_text(text)
-        return path
-
-    assert cpu_native_bf16(cpu("processor : 0\nflags : fpu avx2 avx512f avx512bw avx512_bf16 amx_tile\n")) is True
-    assert cpu_native_bf16(cpu("flags\t\t: fpu avx2 amx_bf16 amx_tile\n")) is True
-    # The CI machine of issue 12: AVX-512, but no AVX-512 BF16.
-    assert cpu_native_bf16(cpu("flags : fpu avx2 avx512f avx512bw avx512vl avx512_vnni\n")) is False
-    assert cpu_native_bf16(cpu("Features : fp asimd bf16 i8mm\n")) is True  # arm64
-    assert cpu_native_bf16(cpu("Features : fp asimd\n")) is False
-    assert cpu_native_bf16(cpu("model name : something\n")) is None
-    assert cpu_native_bf16(tmp_path / "absent") is None
 
 
 # -- the plug-in with random weights ----------------------------------------------------------------------------
@@ -861,7 +845,7 @@ BF16_FVD_RTOL = 0.02
 @pytest.mark.needs_shared
 def test_bfloat16_fvd_stays_within_two_percent_of_float32_and_ranks_alike(real_windows, real_features,
                                                                           i3d_weights):  # noqa: F811
-    from metrics.fvd import cpu_native_bf16
+    from metrics.hardware import cpu_native_bf16
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the emulated-bfloat16 warning, on CPUs without native bf16
