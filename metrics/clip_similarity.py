@@ -432,7 +432,7 @@ class ClipSimilarityPlugin(VideoMetric):
         foreign = sum(1 for r in records if r.prompt.category != TOY_WORLD_CATEGORY)
         if foreign:
             notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the toy CLIP knows only "
-                         f"coloured shapes on plain backgrounds, its numbers for them mean nothing; {REAL_CLIP_HINT}")
+                         f"coloured shapes on plain backgrounds; its numbers for them mean nothing; {REAL_CLIP_HINT}")
         for res in results.values():
             res.toy_model = TOY_DESCRIPTION
             res.notes.extend(notes)
