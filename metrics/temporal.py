@@ -21,7 +21,7 @@ the pipeline plug-in :class:`TemporalPlugin` (``--metrics temporal``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any, ClassVar
 
@@ -167,6 +167,10 @@ class TemporalPlugin(VideoMetric):
     def __init__(self, **settings: Any) -> None:
         self.temporal_settings = build_settings(**settings)
         super().__init__(**self.temporal_settings.describe())
+
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        build_settings(**settings)  # cheap (no model): names and values checked before any video is decoded
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         if len(clips) != len(prompts):

@@ -10,8 +10,11 @@ one-line reason in ``results.json`` ``failures`` and in ``per_video.csv``, and e
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import shutil
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +25,7 @@ import numpy as np
 
 from metrics.base import ClipRecord, MetricResult, VideoMetric
 from vbench_lite.distributed import DistContext
-from vbench_lite.generators.base import Generator
+from vbench_lite.generators.base import Generator, as_clip
 from vbench_lite.prompts import Suite, load_suite
 from vbench_lite.registry import METRICS
 from vbench_lite.results import (
@@ -35,7 +38,7 @@ from vbench_lite.results import (
     read_json,
     sha256_file,
 )
-from vbench_lite.types import Clip, Prompt, VbenchError, slugify
+from vbench_lite.types import SCORE_MAX_SIDE, Clip, Prompt, VbenchError, prompt_id_for_text, text_sha256
 from vbench_lite.video_io import find_videos, parse_video_name, read_video, write_video
 
 RUN_MANIFEST = "run.json"
@@ -96,6 +99,15 @@ def _progress(iterable, total: int, desc: str, enabled: bool = True):
                 dynamic_ncols=True, leave=False)
 
 
+def _progress_bar(total: int, desc: str, enabled: bool = True):
+    """One bar on stderr (clips done, clips/s, ETA), advanced as clips finish rather than as they are queued, so
+    that the rate and the ETA are true when clips are extracted in batches. Off when stderr is not a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="clip", disable=None if enabled else True, file=sys.stderr,
+                dynamic_ncols=True, leave=True)  # left on screen: the final count and rate stay readable
+
+
 # -- generation -------------------------------------------------------------------------------------------------
 def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: GenerationSettings, *,
              dist: DistContext | None = None, progress: bool = True) -> tuple[int, int, list[Failure]]:
@@ -122,9 +134,14 @@ def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: 
             if old.get(key) != manifest[key]:
                 raise VbenchError(f"{manifest_path}: this run folder was made with another {key} "
                                   f"({json.dumps(old.get(key))}); use a new --out folder")
-    dist.barrier()  # every rank has checked the manifest before rank 0 writes it
+    scratch = run_dir / "tmp"  # generators' scratch files; whatever a killed run left there goes now
+    if dist.is_main:
+        shutil.rmtree(scratch, ignore_errors=True)
+    dist.barrier()  # every rank has checked the manifest (and rank 0 emptied tmp/) before rank 0 writes it
     if dist.is_main:
         atomic_write_json(manifest_path, manifest)
+    scratch.mkdir(parents=True, exist_ok=True)
+    generator.work_dir = scratch
     work = [(p, s) for p in suite.prompts for s in range(settings.samples)]
     mine = dist.shard(work)
     made = skipped = 0
@@ -135,22 +152,34 @@ def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: 
             skipped += 1
             continue
         try:
-            clip = generator.generate(prompt, seed=clip_seed(settings.seed, sample),
-                                      num_frames=settings.num_frames, size=settings.size)
-            if not isinstance(clip, Clip):
-                clip = Clip(np.asarray(clip), source=f"{generator.name}:{prompt.id}")
+            out = generator.generate(prompt, seed=clip_seed(settings.seed, sample),
+                                     num_frames=settings.num_frames, size=settings.size)
+            exact = getattr(generator, "honours_shape", True)  # a user's adapter need not subclass Generator
+            shape = dict(num_frames=settings.num_frames, size=settings.size) if exact else {}
+            clip = as_clip(out, f"{generator.name}:{prompt.id}:{sample}", **shape)
             write_video(path, clip, lossless=settings.lossless)
             made += 1
-        except VbenchError as exc:
-            failures.append(Failure(str(path), str(exc), prompt.id, sample, "generate"))
-        except Exception as exc:  # a generator's bug must not lose the other clips
-            failures.append(Failure(str(path), f"{type(exc).__name__}: {exc}", prompt.id, sample, "generate"))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a generator's bug or sys.exit() must not end the run
+            failures.append(Failure(str(path), _generation_error(exc), prompt.id, sample, "generate"))
     gathered = dist.gather((made, skipped, [f.to_dict() for f in failures]))
     dist.barrier()
     made = sum(g[0] for g in gathered)
     skipped = sum(g[1] for g in gathered)
     failures = [Failure(**f) for g in gathered for f in g[2]]
     return made, skipped, failures
+
+
+def _generation_error(exc: BaseException) -> str:
+    """One line for a clip whose generation raised ``exc`` (``sys.exit(3)`` included)."""
+    if isinstance(exc, VbenchError):
+        text = str(exc)
+    elif isinstance(exc, SystemExit):
+        text = f"the generator called sys.exit({exc.code!r})"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
 # -- finding what to score --------------------------------------------------------------------------------------
@@ -161,29 +190,24 @@ def _norm_text(text: str) -> str:
 def collect_videos(root: str | Path, suite: Suite | None) -> tuple[list[VideoItem], list[Failure]]:
     """Videos under ``root`` matched to prompts.
 
-    ``<prompt_id>/<i>.<ext>`` must name a prompt of ``suite``; VBench-style ``<prompt text>-<i>.<ext>`` is matched by
-    text (case and spacing ignored) and, when the suite has no such prompt, scored with an ad-hoc prompt of that
-    text. A prompt id that is not a safe file name is refused for that video only.
+    ``<prompt_id>/<i>.<ext>`` takes the suite's prompt of that id; an id the suite does not have gives an ad-hoc
+    prompt with no text (scored by metrics that need no text; text metrics fail it, one line per clip). VBench-style
+    ``<prompt text>-<i>.<ext>`` is matched by text (case and spacing ignored) and, when the suite has no such prompt,
+    scored with an ad-hoc prompt of that text whose id is unique for the exact text (``prompt_id_for_text``). A
+    folder name that is not a safe file name is refused for that video only.
     """
     root = Path(root)
     by_text = {_norm_text(p.text): p for p in suite.prompts} if suite else {}
+    by_id = {p.id: p for p in suite.prompts} if suite else {}
     items: list[VideoItem] = []
     failures: list[Failure] = []
     seen: set[tuple[str, int]] = set()
     for path in find_videos(root):
         key, sample, style = parse_video_name(path, root)
         try:
-            if style == "id" and suite is not None and key in {p.id for p in suite.prompts}:
-                prompt = suite.get(key)
-            elif style == "id" and suite is not None:
-                raise VbenchError(f"{path}: prompt id {key!r} is not in suite {suite.name!r}")
-            else:
-                prompt = by_text.get(_norm_text(key))
-                if prompt is None:
-                    prompt = Prompt(id=slugify(key), text=key, category="unknown",
-                                    fields={"matched_by": "file name"})
+            prompt = _prompt_for(key, style, by_id, by_text, suite)
         except VbenchError as exc:
-            failures.append(Failure(str(path), str(exc), None, sample, "match"))
+            failures.append(Failure(str(path), f"{path}: {exc}", None, sample, "match"))
             continue
         if (prompt.id, sample) in seen:
             failures.append(Failure(str(path), f"{path}: a second video for prompt {prompt.id!r} sample {sample}",
@@ -195,16 +219,35 @@ def collect_videos(root: str | Path, suite: Suite | None) -> tuple[list[VideoIte
     return items, failures
 
 
+def _prompt_for(key: str, style: str, by_id: dict[str, Prompt], by_text: dict[str, Prompt],
+                suite: Suite | None) -> Prompt:
+    if style == "id":
+        if key in by_id:
+            return by_id[key]
+        # The folder names a prompt we do not know: its id is all we have, so it carries no text.
+        where = f"suite {suite.name!r}" if suite else "no suite"
+        return Prompt(id=key, text=key, category="unknown",
+                      fields={"matched_by": "folder name", "no_text": True, "not_in": where})
+    prompt = by_text.get(_norm_text(key))
+    if prompt is not None:
+        return prompt
+    return Prompt(id=prompt_id_for_text(key), text=key, category="unknown", fields={"matched_by": "file name"})
+
+
 # -- scoring ----------------------------------------------------------------------------------------------------
 @dataclass
 class ScoreSettings:
     max_frames: int = 128
-    max_side: int = 512
+    max_side: int = SCORE_MAX_SIDE  # shared with `fvd-stats`: the decode rule is part of the FVD protocol
     batch_size: int = 8
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def decode(self) -> dict[str, Any]:
+        """How every video is decoded before any metric sees it: part of every feature cache key."""
+        return {"policy": "first", "max_frames": self.max_frames, "max_side": self.max_side}
 
 
 def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] | None = None
@@ -221,34 +264,73 @@ def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] |
     return metrics, failures
 
 
-def _feature_path(out_dir: Path, metric: VideoMetric, item: VideoItem) -> Path:
-    return out_dir / "features" / metric.cache_key() / item.prompt.id / f"{item.sample}.npz"
+def feature_dir(out_dir: Path, metric: VideoMetric, settings: ScoreSettings) -> Path:
+    """Where a metric's per-clip features live: keyed by the metric's own key (model, weights, settings) and the
+    decode settings, so a 16-frame run's features are never reused for a 128-frame request. The prompt text of
+    ``uses_text`` metrics is checked per file (see :func:`_load_features`)."""
+    blob = json.dumps({"metric": metric.cache_key(), "decode": settings.decode()}, sort_keys=True)
+    return out_dir / "features" / f"{metric.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
-def _load_features(path: Path, source_sha: str) -> dict[str, np.ndarray] | None:
+def _feature_path(folder: Path, item: VideoItem) -> Path:
+    return folder / item.prompt.id / f"{item.sample}.npz"
+
+
+@dataclass
+class _Cached:
+    features: dict[str, np.ndarray]
+    notes: list[str]
+
+
+def _load_features(path: Path, source_sha: str, text_sha: str | None) -> _Cached | None:
+    """The cached features if they came from this video (and, for text metrics, this prompt text), else None."""
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
             if str(data.get("__source_sha256", "")) != source_sha:
                 return None
-            return {k: data[k] for k in data.files if not k.startswith("__")}
+            if text_sha is not None and str(data.get("__text_sha256", "")) != text_sha:
+                return None
+            notes = json.loads(str(data["__decode_notes"])) if "__decode_notes" in data.files else []
+            return _Cached({k: data[k] for k in data.files if not k.startswith("__")}, [str(n) for n in notes])
     except Exception:  # a damaged cache file is recomputed, never trusted
         return None
 
 
-def _save_features(path: Path, features: dict[str, np.ndarray], source_sha: str) -> None:
+def _save_features(path: Path, features: dict[str, np.ndarray], source_sha: str, text_sha: str | None,
+                   notes: Sequence[str]) -> None:
+    meta = {"__source_sha256": np.array(source_sha), "__decode_notes": np.array(json.dumps(list(notes)))}
+    if text_sha is not None:
+        meta["__text_sha256"] = np.array(text_sha)
     buf = io.BytesIO()
-    np.savez(buf, __source_sha256=np.array(source_sha), **{k: np.asarray(v) for k, v in features.items()})
+    np.savez(buf, **meta, **{k: np.asarray(v) for k, v in features.items()})
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _text_sha(metric: VideoMetric, prompt: Prompt) -> str | None:
+    return text_sha256(prompt.text) if metric.uses_text else None
+
+
+def _no_text_error(item: VideoItem, metric: VideoMetric) -> str:
+    return (f"{item.path}: {metric.name} needs the prompt text, and folder {item.prompt.id!r} names no prompt of "
+            f"{item.prompt.fields.get('not_in', 'the suite')} (give --suite a file with this id, or name the file "
+            "'<prompt text>-<i>.<ext>')")
+
+
 def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Path, settings: ScoreSettings, *,
-                progress: bool = True) -> tuple[dict[str, dict[str, dict[str, np.ndarray]]], list[Failure]]:
-    """Per-clip features of every metric, from the cache where possible: ``{metric: {item.key: features}}``."""
+                progress: bool = True
+                ) -> tuple[dict[str, dict[str, dict[str, np.ndarray]]], list[Failure], dict[str, list[str]]]:
+    """Per-clip features of every metric, from the cache where possible.
+
+    Returns ``({metric: {item.key: features}}, failures, {item.key: decode notes})``.
+    """
     features: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
     failures: list[Failure] = []
+    notes: dict[str, list[str]] = {}
+    folders = {m.name: feature_dir(out_dir, m, settings) for m in metrics}
     batch: list[tuple[VideoItem, str, list[VideoMetric]]] = []
+    bar = _progress_bar(len(items), "score", progress)
 
     def flush() -> None:
         if not batch:
@@ -258,55 +340,75 @@ def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Pat
             try:
                 clips[item.key] = read_video(item.path, policy="first", num_frames=settings.max_frames,
                                              max_side=settings.max_side)
+                notes[item.key] = list(clips[item.key].notes)
             except VbenchError as exc:
                 failures.append(Failure(str(item.path), str(exc), item.prompt.id, item.sample, "decode"))
         for metric in metrics:
             todo = [(item, sha) for item, sha, need in batch if metric in need and item.key in clips]
-            if not todo:
-                continue
-            try:
-                outs = metric.extract([clips[it.key] for it, _ in todo], [it.prompt for it, _ in todo])
-                pairs = list(zip(todo, outs))
-            except Exception:
-                # One bad clip must not fail the batch: retry one at a time to find it.
-                pairs = []
-                for it, sha in todo:
-                    try:
-                        pairs.append(((it, sha), metric.extract([clips[it.key]], [it.prompt])[0]))
-                    except Exception as exc:
-                        msg = str(exc) if isinstance(exc, VbenchError) else f"{type(exc).__name__}: {exc}"
-                        failures.append(Failure(str(it.path), f"{it.path}: {metric.name}: {msg}",
-                                                it.prompt.id, it.sample, f"metric:{metric.name}"))
-            for (it, sha), feats in pairs:
-                _save_features(_feature_path(out_dir, metric, it), feats, sha)
-                features[metric.name][it.key] = feats
+            if todo:
+                _extract_batch(metric, todo, clips, folders[metric.name], features, failures, notes)
+        bar.update(len(batch))
         batch.clear()
 
-    for item in _progress(items, len(items), "score", progress):
+    for item in items:
         try:
             sha = sha256_file(item.path) if item.path.is_file() else _folder_sha(item.path)
         except OSError as exc:
             failures.append(Failure(str(item.path), f"{item.path}: cannot read ({exc})", item.prompt.id,
                                     item.sample, "decode"))
+            bar.update(1)
             continue
         need = []
         for metric in metrics:
-            cached = _load_features(_feature_path(out_dir, metric, item), sha)
+            if metric.uses_text and not item.prompt.has_text:
+                failures.append(Failure(str(item.path), _no_text_error(item, metric), item.prompt.id, item.sample,
+                                        f"metric:{metric.name}"))
+                continue
+            cached = _load_features(_feature_path(folders[metric.name], item), sha, _text_sha(metric, item.prompt))
             if cached is None:
                 need.append(metric)
             else:
-                features[metric.name][item.key] = cached
+                features[metric.name][item.key] = cached.features
+                notes.setdefault(item.key, cached.notes)
         if need:
             batch.append((item, sha, need))
+        else:
+            bar.update(1)
         if len(batch) >= settings.batch_size:
             flush()
     flush()
-    return features, failures
+    bar.close()
+    return features, failures, notes
+
+
+def _extract_batch(metric: VideoMetric, todo: list[tuple[VideoItem, str]], clips: dict[str, Clip], folder: Path,
+                   features: dict[str, dict[str, dict[str, np.ndarray]]], failures: list[Failure],
+                   notes: dict[str, list[str]]) -> None:
+    """``metric``'s features of the decoded clips in ``todo``, saved to the cache and added to ``features``."""
+    try:
+        outs = metric.extract([clips[it.key] for it, _ in todo], [it.prompt for it, _ in todo])
+        pairs = list(zip(todo, outs))
+    except Exception:
+        # One bad clip must not fail the batch: retry one at a time to find it.
+        pairs = []
+        for it, sha in todo:
+            try:
+                pairs.append(((it, sha), metric.extract([clips[it.key]], [it.prompt])[0]))
+            except Exception as exc:
+                failures.append(Failure(str(it.path), f"{it.path}: {metric.name}: {_one_line(exc)}",
+                                        it.prompt.id, it.sample, f"metric:{metric.name}"))
+    for (it, sha), feats in pairs:
+        _save_features(_feature_path(folder, it), feats, sha, _text_sha(metric, it.prompt), notes.get(it.key, []))
+        features[metric.name][it.key] = feats
+
+
+def _one_line(exc: BaseException) -> str:
+    """A user-facing line for an exception: a VbenchError's message, else the type name and the message."""
+    text = str(exc) if isinstance(exc, VbenchError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split()) or type(exc).__name__
 
 
 def _folder_sha(path: Path) -> str:
-    import hashlib
-
     h = hashlib.sha256()
     for f in sorted(path.iterdir()):
         if f.is_file():
@@ -333,16 +435,19 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
     for metric in metrics:
         metric.set_decode_settings(max_frames=settings.max_frames, max_side=settings.max_side)
     mine = dist.shard(items)
-    features, extract_failures = extract_all(mine, metrics, out_dir, settings, progress=progress and dist.is_main)
-    gathered = dist.gather((features, [f.to_dict() for f in extract_failures]))
+    features, extract_failures, notes = extract_all(mine, metrics, out_dir, settings,
+                                                    progress=progress and dist.is_main)
+    gathered = dist.gather((features, [f.to_dict() for f in extract_failures], notes))
     if not dist.is_main:
         dist.barrier()
         return None
     merged: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
-    for rank_features, rank_failures in gathered:
+    merged_notes: dict[str, list[str]] = {}
+    for rank_features, rank_failures, rank_notes in gathered:
         for name, per_item in rank_features.items():
             merged[name].update(per_item)
         failures.extend(Failure(**f) for f in rank_failures)
+        merged_notes.update(rank_notes)
 
     metric_results: dict[str, MetricResult] = {}
     value_rows: dict[str, dict[str, float]] = {it.key: {} for it in items}
@@ -358,8 +463,12 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
             records.append(ClipRecord(it.prompt, it.sample, feats, values))
         try:
             results = metric.aggregate(records, reference=reference, seed=settings.seed)
-        except VbenchError as exc:
-            failures.append(Failure(reference or metric.name, str(exc), stage=f"metric:{metric.name}"))
+        except VbenchError as exc:  # a bad reference file...: its message names the file
+            failures.append(Failure(reference or metric.name, _one_line(exc), stage=f"metric:{metric.name}"))
+            results = {}
+        except Exception as exc:  # a metric's bug fails only its rows: results.json is still written
+            failures.append(Failure(metric.name, f"{metric.name}: aggregate failed: {_one_line(exc)}",
+                                    stage=f"metric:{metric.name}"))
             results = {}
         for out_name, res in results.items():
             res.family = res.family or metric.family_of(out_name)
@@ -383,18 +492,24 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
         "counts": {"videos": len(items), "failed_videos": len(failed_keys),
                    "scored_videos": len(items) - len({(it.prompt.id, it.sample) for it in items} & failed_keys)},
         "failures": [f.to_dict() for f in failures],
+        # Remarks about how clips were decoded (a short decode...): nothing about a clip's frames is silent.
+        "notes": [{"path": str(it.path), "prompt_id": it.prompt.id, "sample": it.sample, "note": note}
+                  for it in items for note in merged_notes.get(it.key, [])],
+        "toy_models": sorted({res.toy_model for res in metric_results.values() if res.toy_model}),
+        # The prompts with at least one clip that some metric scored: what leaderboard/check compare runs on.
+        "prompt_ids": sorted({it.prompt.id for it in items if any(it.key in merged[m.name] for m in metrics)}),
         "provenance": provenance,
     }
     if reference:
         results["reference"] = str(reference)
-    _write_per_video(out_dir / "per_video.csv", items, value_rows, failures)
+    _write_per_video(out_dir / "per_video.csv", items, value_rows, failures, merged_notes)
     atomic_write_json(out_dir / "results.json", results)
     dist.barrier()
     return results
 
 
 def _write_per_video(path: Path, items: list[VideoItem], values: dict[str, dict[str, float]],
-                     failures: list[Failure]) -> None:
+                     failures: list[Failure], notes: dict[str, list[str]] | None = None) -> None:
     import pandas as pd
 
     errors: dict[tuple[str, int], list[str]] = {}
@@ -405,9 +520,10 @@ def _write_per_video(path: Path, items: list[VideoItem], values: dict[str, dict[
     for it in items:
         err = errors.get((it.prompt.id, it.sample))
         rows.append({"prompt_id": it.prompt.id, "sample": it.sample, "category": it.prompt.category,
-                     "dimensions": ";".join(it.prompt.dimensions), "text": it.prompt.text, "path": str(it.path),
+                     "dimensions": ";".join(it.prompt.dimensions),
+                     "text": it.prompt.text if it.prompt.has_text else "", "path": str(it.path),
                      "status": "failed" if err else "ok", "error": " | ".join(err) if err else "",
-                     **values.get(it.key, {})})
+                     "notes": " | ".join((notes or {}).get(it.key, [])), **values.get(it.key, {})})
     df = pd.DataFrame(rows)
     atomic_write_text(path, df.to_csv(index=False))
 
@@ -453,6 +569,6 @@ def parse_metric_args(values: Sequence[str] | None) -> dict[str, dict[str, str]]
 
 __all__ = [
     "Failure", "GenerationSettings", "ScoreSettings", "VideoItem", "build_metrics", "clip_path", "collect_videos",
-    "extract_all", "generate", "load_run_manifest", "parse_metric_args", "resolve_suite", "score",
+    "extract_all", "feature_dir", "generate", "load_run_manifest", "parse_metric_args", "resolve_suite", "score",
 ]
 

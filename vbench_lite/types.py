@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 
+#: How large `score` and `fvd-stats` decode frames by default (longest side, pixels; 0 = full size). ONE constant for
+#: both: the decode rule is part of the FVD protocol, so reference and generated clips must be decoded alike.
+SCORE_MAX_SIDE = 512
+
 
 class VbenchError(Exception):
     """An error with a one-line message meant for the user (the CLI prints it without a traceback)."""
@@ -24,6 +28,9 @@ class Clip:
     frames: np.ndarray
     fps: float = 8.0
     source: str | None = None  # path or generator description, for error messages
+    #: One-line remarks about how the clip was obtained (a short decode, a dropped alpha channel...); the pipeline
+    #: records them per video in results.json so that nothing about a clip's frames is silent.
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames)
@@ -61,6 +68,34 @@ def slugify(text: str, max_len: int = 80) -> str:
     return slug[:max_len].rstrip("-") or "prompt"
 
 
+#: Length of the text hash that :func:`prompt_id_for_text` appends (8 hex digits = 32 bits: a collision between two
+#: texts with the same slug is a one-in-four-billion event).
+TEXT_HASH_LEN = 8
+
+
+def text_sha256(text: str) -> str:
+    """sha256 of the exact text (UTF-8), as feature caches and ad-hoc prompt ids use it."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def prompt_id_for_text(text: str, max_len: int = 80) -> str:
+    """A unique, stable id for any prompt text (ad-hoc prompts from file names, imported files).
+
+    The slug alone when it renders the text exactly (``"a cat running"`` -> ``a-cat-running``: dashes back to spaces
+    give the text again), else the slug, ``_`` and 8 hex digits of the text's sha256 (``"a cat, running"`` ->
+    ``a-cat-running_1a2b3c4d``; ``"猫が走る"`` -> ``prompt_...``). A slug never holds ``_``, so the two forms cannot
+    meet, and two texts share an id only if their hashes collide. Builtin suites keep their plain slugs (their ids
+    are stored in shipped files); this is for texts that have no id of their own.
+    """
+    slug = slugify(text, max_len)
+    if slug.replace("-", " ") == text:
+        return slug
+    stem = slug[: max_len - TEXT_HASH_LEN - 1].rstrip("-") or "prompt"
+    return f"{stem}_{text_sha256(text)[:TEXT_HASH_LEN]}"
+
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 
 
@@ -89,6 +124,12 @@ class Prompt:
             )
         if not isinstance(self.text, str) or not self.text.strip():
             raise VbenchError(f"prompt {self.id!r} has empty text")
+
+    @property
+    def has_text(self) -> bool:
+        """False for a prompt known only by its id (a ``<prompt_id>/<i>.mp4`` folder not in the suite): its ``text``
+        is then the id, and metrics that compare with the text must not use it."""
+        return not self.fields.get("no_text", False)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "text": self.text, "category": self.category,

@@ -193,10 +193,20 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     assert len(err) == 1 and "unknown generator 'nope'" in err[0]
 
 
-def test_unknown_metric_is_reported_not_fatal(tmp_path, capsys):
+def test_unknown_metric_is_a_usage_error_before_any_work(tmp_path, capsys):
+    # a typo in --metrics used to surface as a failure after generating and scoring everything else (exit 1)
     out = tmp_path / "RUN"
-    rc = _run(out, "--metrics", "brightness,nonexistent_metric")
+    assert _run(out, "--metrics", "brightness,nonexistent_metric") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown metric 'nonexistent_metric'" in err[0]
+    assert not list(out.glob("clips/*/*.mp4")) and not (out / "results.json").exists()
+
+
+def test_metric_that_cannot_be_built_is_reported_not_fatal(tmp_path, capsys):
+    # a metric whose weights are missing is not a usage error: the other metrics are still scored
+    out = tmp_path / "RUN"
+    rc = _run(out, "--metrics", "brightness,fvd", "--metric-args", f"fvd.weights={tmp_path / 'no-such-weights.pt'}")
     assert rc == 1
     results = json.loads((out / "results.json").read_text())
     assert "brightness" in results["metrics"]
-    assert any("nonexistent_metric" in f["error"] for f in results["failures"])
+    assert any(f["stage"] == "metric:fvd" and "no-such-weights" in f["error"] for f in results["failures"])

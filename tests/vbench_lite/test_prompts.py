@@ -32,7 +32,7 @@ from vbench_lite.prompts import (
 )
 from vbench_lite.prompts._build import build_main
 from vbench_lite.prompts.vocabulary import REQUIRED_FIELDS
-from vbench_lite.types import Prompt, VbenchError, is_safe_id, slugify
+from vbench_lite.types import Prompt, VbenchError, is_safe_id, prompt_id_for_text, slugify
 
 #: (suite, version) -> sha256 of every released builtin suite. A changed hash needs a new version (and a new line).
 RELEASED = {
@@ -224,6 +224,11 @@ def test_build_refuses_to_change_a_released_version(tmp_path, capsys):
 
 
 # -- importers -----------------------------------------------------------------------------------------------------
+def _hashed(slug: str, text: str) -> str:
+    """The id of a text whose slug does not spell it: slug, '_', 8 hex digits of sha256(text) (computed here)."""
+    return f"{slug}_{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
 def test_import_vbench_json(tmp_path):
     items = [
         {"prompt_en": "a red bicycle", "dimension": ["color"], "auxiliary_info": {"color": {"color": "red"}}},
@@ -240,8 +245,12 @@ def test_import_vbench_json(tmp_path):
     path.write_text(json.dumps(items), encoding="utf-8")
     suite = import_vbench_json(path)
     assert (suite.name, suite.version, suite.source) == ("vbench_prompts", "import", str(path))
-    assert suite.ids() == ["a-red-bicycle", "a-bicycle-on-the-left-of-a-car-front-view", "a-goose-and-a-duck",
-                           "a-lake-at-dawn-pixel-art", "a-red-bicycle-2"]
+    # a slug that does not spell the text exactly gets the text's hash: "A red bicycle!" no longer takes the id
+    # "a-red-bicycle-2", which depended on the order of the file
+    assert suite.ids() == ["a-red-bicycle", _hashed("a-bicycle-on-the-left-of-a-car-front-view",
+                                                    "a bicycle on the left of a car, front view"),
+                           "a-goose-and-a-duck", _hashed("a-lake-at-dawn-pixel-art", "a lake at dawn, pixel art"),
+                           _hashed("a-red-bicycle", "A red bicycle!")]
     red, spatial, pair, styled, _ = suite.prompts
     assert red.fields["colors"] == ["red"] and red.fields["objects"] == ["bicycle"]
     assert spatial.fields["objects"] == ["bicycle", "car"] and spatial.fields["relation"] == "left of"
@@ -286,13 +295,48 @@ def test_import_csv(tmp_path):
     with path.open("w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(rows)
     suite = import_csv(path)
-    assert suite.ids() == ["a-fox-in-the-snow", "shots-cliff-01", "cafe-creme", "a-fox-in-the-snow-2"]
+    assert suite.ids() == ["a-fox-in-the-snow", _hashed("shots-cliff-01", "shots/cliff-01"),
+                           _hashed("cafe-creme", "café-crème"), "a-fox-in-the-snow-2"]
     fox, cliff, coffee, _ = suite.prompts
     assert fox.category == "animals" and fox.dimensions == ["color", "motion"] and fox.fields == {"owner": "ana"}
     assert cliff.dimensions == ["camera_motion", "temporal_flicker"]
     assert cliff.fields == {"original_id": "shots/cliff-01"}
     assert coffee.fields == {"original_id": "café-crème"} and coffee.category == "uncategorized"
     assert load_suite(str(path)).sha256 == suite.sha256
+
+
+@pytest.mark.parametrize("texts", [("猫が走る", "犬が走る"), ("a cat, running", "a cat running!"),
+                                   ("a cat running", "a-cat-running"), ("A cat", "a cat"), ("x" * 200, "x" * 201)])
+def test_text_ids_are_unique_stable_and_safe(texts):
+    ids = [prompt_id_for_text(t) for t in texts]
+    assert ids[0] != ids[1], ids
+    assert ids == [prompt_id_for_text(t) for t in texts]  # a pure function of the text
+    assert all(is_safe_id(i) and len(i) <= 80 for i in ids), ids
+    for text, prompt_id in zip(texts, ids):
+        slug = slugify(text)
+        if slug.replace("-", " ") == text:  # the slug spells the text: kept bare, as before
+            assert prompt_id == slug
+        else:
+            assert prompt_id.endswith("_" + hashlib.sha256(text.encode()).hexdigest()[:8]), prompt_id
+    assert prompt_id_for_text("猫が走る") == "prompt_" + hashlib.sha256("猫が走る".encode()).hexdigest()[:8]
+
+
+def test_imported_ids_do_not_depend_on_the_order_of_the_file(tmp_path):
+    forward, backward = tmp_path / "f.txt", tmp_path / "b.txt"
+    forward.write_text("a cat, running\na cat running!\n猫が走る\n犬が走る\n", encoding="utf-8")
+    backward.write_text("犬が走る\n猫が走る\na cat running!\na cat, running\n", encoding="utf-8")
+    ids_f = {p.text: p.id for p in import_text(forward)}
+    ids_b = {p.text: p.id for p in import_text(backward)}
+    assert ids_f == ids_b and len(set(ids_f.values())) == 4
+
+
+def test_builtin_build_keeps_plain_slugs():
+    # the builtin suites' ids are stored in shipped files: the build rule stays slug + "-2" in file order
+    drafts = [{"text": "a cat, running"}, {"text": "a cat running!"}]
+    from vbench_lite.prompts.importers import assign_ids
+
+    assert [p.id for p in assign_ids(drafts, where="t", plain_slugs=True)] == ["a-cat-running", "a-cat-running-2"]
+    assert [p.id for p in assign_ids(drafts, where="t")] == [prompt_id_for_text(d["text"]) for d in drafts]
 
 
 def test_csv_text_column_may_be_called_text(tmp_path):

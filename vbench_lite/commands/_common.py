@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from vbench_lite.types import VbenchError
+from vbench_lite.types import SCORE_MAX_SIDE, VbenchError
 
 DEFAULT_METRICS = "clip,fvd,temporal"
 
@@ -43,7 +43,8 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
                    help="settings of a metric, e.g. clip.frames=8 or fvd.dtype=float32 (repeatable)")
     p.add_argument("--reference", default=None, help="reference videos (DIR) or statistics (STATS.npz) for FVD/KVD")
     p.add_argument("--max-frames", type=int, default=128, help="decode at most this many frames a video")
-    p.add_argument("--max-side", type=int, default=512, help="downscale frames larger than this at decode")
+    p.add_argument("--max-side", type=int, default=SCORE_MAX_SIDE,
+                   help=f"downscale frames larger than this at decode (default {SCORE_MAX_SIDE}; 0: full size)")
     p.add_argument("--batch-size", type=int, default=8, help="clips per extraction batch")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -53,6 +54,103 @@ def metric_names(text: str) -> list[str]:
     if not names:
         raise VbenchError("--metrics: no metric named")
     return names
+
+
+def validate_score_args(args: argparse.Namespace) -> None:
+    """Refuse score options that would fail only after minutes of decoding, in seconds and before any video is
+    read: unknown metric names, ``--metric-args`` for a metric not asked for or with a setting the plug-in does not
+    have (checked without loading models), a ``--reference`` that does not exist or is neither a folder nor an
+    ``.npz`` archive, and frame/batch counts below 1. Raises one-line :class:`VbenchError` (the CLI exits 2).
+
+    ``score`` calls it first thing; ``run`` calls it before generating anything.
+    """
+    # Cheap checks first; importing the plug-ins (torch, open_clip) takes a few seconds.
+    names = _unique_names(metric_names(getattr(args, "metrics", DEFAULT_METRICS)))
+    for name in names:
+        _check_metric_name(name)
+    for option in ("max_frames", "batch_size"):
+        value = getattr(args, option, 1)
+        if value is not None and value < 1:
+            raise VbenchError(f"--{option.replace('_', '-')} must be at least 1, got {value}")
+    max_side = getattr(args, "max_side", 0)
+    if max_side is not None and max_side < 0:
+        raise VbenchError(f"--max-side must be a number of pixels, or 0 for full size; got {max_side}")
+    reference = getattr(args, "reference", None)
+    if reference:
+        check_reference_path(reference)
+    from vbench_lite.pipeline import parse_metric_args
+
+    metric_args = parse_metric_args(getattr(args, "metric_args", None))
+    for name, settings in metric_args.items():
+        if name not in names:
+            raise VbenchError(f"--metric-args: {name}.{next(iter(settings))}=... is for metric {name!r}, which is not "
+                              f"in --metrics ({', '.join(names)})")
+    plugins = {name: _metric_plugin(name) for name in names}
+    for name, settings in metric_args.items():
+        if plugins[name] is not None:
+            plugins[name].check_settings(settings)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise VbenchError(f"--metrics: {name!r} is named twice")
+    return names
+
+
+def _check_metric_name(name: str) -> None:
+    """A builtin metric's name, or ``module:Class`` (imported later): anything else is a typo."""
+    import difflib
+
+    from vbench_lite.registry import METRICS
+
+    if name not in METRICS and ":" not in name:
+        close = difflib.get_close_matches(name, METRICS.names(), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise VbenchError(f"--metrics: unknown metric {name!r} ({hint}known: {', '.join(METRICS.names())}, or "
+                          "module:Class)")
+
+
+def _metric_plugin(name: str):
+    """The plug-in class of ``name`` (importing its module, not building it: no model is loaded), or ``None`` for a
+    builtin metric whose module cannot be imported (a missing optional dependency): that is not a usage error, and
+    the pipeline reports the metric as unavailable while scoring the others."""
+    from metrics.base import VideoMetric
+    from vbench_lite.registry import METRICS
+
+    try:
+        cls = METRICS.get(name)
+    except VbenchError as exc:
+        if name in METRICS:
+            return None
+        raise VbenchError(f"--metrics: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, VideoMetric)):
+        raise VbenchError(f"--metrics: {name!r} is not a metric plug-in (a subclass of metrics.base.VideoMetric)")
+    return cls
+
+
+def check_reference_path(reference: str) -> None:
+    """``--reference`` must be a folder of videos or a readable ``.npz`` archive (what ``fvd-stats`` writes)."""
+    import zipfile
+
+    path = Path(reference)
+    if path.is_dir():
+        return
+    if not path.exists():
+        raise VbenchError(f"--reference {path}: no such file or folder (give a folder of reference videos or the "
+                          "STATS.npz written by `vbench-lite fvd-stats`)")
+    hint = "a folder of reference videos or the STATS.npz written by `vbench-lite fvd-stats`"
+    try:
+        ok = zipfile.is_zipfile(path)
+        if ok:
+            with zipfile.ZipFile(path) as archive:
+                ok = any(n.endswith(".npy") for n in archive.namelist())
+    except OSError as exc:
+        raise VbenchError(f"--reference {path}: cannot read ({exc.strerror or exc})") from None
+    except zipfile.BadZipFile:
+        ok = False
+    if not ok:
+        raise VbenchError(f"--reference {path}: not an .npz archive of statistics (expected {hint})")
 
 
 def limit_suite(suite, limit: int | None):

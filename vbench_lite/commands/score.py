@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vbench_lite.commands._common import add_score_options, metric_names, report_failures
+from vbench_lite.commands._common import add_score_options, metric_names, report_failures, validate_score_args
 from vbench_lite.types import VbenchError
 
 
@@ -16,8 +16,25 @@ def register(sub) -> None:
                    help="a folder of videos: <prompt_id>/<i>.<ext> or <prompt text>-<i>.<ext>")
     p.add_argument("--suite", default=None, help="prompt suite name or file (default: the run's, else standard)")
     p.add_argument("--out", default=None, help="where results go (default: the run folder, or DIR/.vbench-lite)")
+    p.add_argument("--no-report", action="store_true", help="skip report.md / report.html")
     add_score_options(p)
     p.set_defaults(func=run_score)
+
+
+def score_folders(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
+    """``(videos folder, output folder, run folder or None)`` of a score command line."""
+    if bool(args.run) == bool(args.videos):
+        raise VbenchError("score: give either a run folder or --videos DIR (not both)")
+    if args.run:
+        run_dir = Path(args.run)
+        videos_dir = run_dir / "clips"
+        if not videos_dir.is_dir():
+            raise VbenchError(f"{run_dir}: not a run folder (no clips/ inside); use --videos for a plain folder")
+        return videos_dir, Path(args.out) if args.out else run_dir, run_dir
+    videos_dir = Path(args.videos)
+    if not videos_dir.is_dir():
+        raise VbenchError(f"{videos_dir}: not a directory")
+    return videos_dir, Path(args.out) if args.out else videos_dir / ".vbench-lite", None
 
 
 def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failures=()) -> dict | None:
@@ -32,22 +49,11 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
         score,
     )
 
-    if bool(args.run) == bool(args.videos):
-        raise VbenchError("score: give either a run folder or --videos DIR (not both)")
-    if args.run:
-        run_dir = Path(args.run)
-        videos_dir = run_dir / "clips"
-        if not videos_dir.is_dir():
-            raise VbenchError(f"{run_dir}: not a run folder (no clips/ inside); use --videos for a plain folder")
-        out = Path(args.out) if args.out else run_dir
-        manifest = load_run_manifest(run_dir) or {}
-        generator_desc = generator_desc or manifest.get("generator")
+    videos_dir, out, run_dir = score_folders(args)
+    validate_score_args(args)  # usage errors now, not after minutes of decoding
+    if run_dir is not None:
+        generator_desc = generator_desc or (load_run_manifest(run_dir) or {}).get("generator")
     else:
-        videos_dir = Path(args.videos)
-        if not videos_dir.is_dir():
-            raise VbenchError(f"{videos_dir}: not a directory")
-        out = Path(args.out) if args.out else videos_dir / ".vbench-lite"
-        run_dir = None
         generator_desc = generator_desc or {"name": "folder", "args": {"path": str(videos_dir)}}
     suite = resolve_suite(args.suite, run_dir)
     items, failures = collect_videos(videos_dir, suite)
@@ -77,15 +83,23 @@ def print_summary(results: dict, out: Path) -> None:
         arrow = "higher" if m["higher_is_better"] else "lower"
         value = m["value"]
         value_text = "nan" if value is None else f"{value:.4f}"
-        print(f"  {name:<20} {value_text}{ci_text}  n={m['n']}  ({arrow} is better)")
+        toy = "  [toy model]" if m.get("toy_model") else ""
+        print(f"  {name:<20} {value_text}{ci_text}  n={m['n']}  ({arrow} is better){toy}")
+    for description in results.get("toy_models", []):
+        print(f"  [toy model] {description}: not comparable with published numbers")
+    if results.get("notes"):
+        print(f"  {len(results['notes'])} decode notes (short or altered clips): see 'notes' in results.json")
 
 
 def run_score(args) -> int:
+    from vbench_lite.commands.run import write_reports
     from vbench_lite.distributed import init_from_env
 
     dist = init_from_env()
     try:
         results = do_score(args, dist)
+        if results is not None and not args.no_report:
+            write_reports(score_folders(args)[1])  # the same report.md / report.html as `run` writes
     finally:
         dist.close()
     if results is None:

@@ -30,9 +30,12 @@ A suite is one JSON object (``vbench_lite/prompts/suites/<name>.json``)::
       ]
     }
 
-``id`` is a stable slug that is safe as a file name (``vbench_lite.types.slugify`` of the text; ``-2``, ``-3`` on
-collisions). A prompt's ``dimensions`` must be declared in ``dimensions`` and its ``category`` in ``categories``
-when the file declares them. ``fields`` carry what a dimension needs to be scored:
+``id`` is a stable slug that is safe as a file name. The builtin suites' ids are ``vbench_lite.types.slugify`` of
+the text (``-2``, ``-3`` on collisions), frozen in their files; a suite file without ids, an imported file or a
+video named by its prompt text gets ``vbench_lite.types.prompt_id_for_text`` (the slug, plus 8 hex digits of the
+text's sha256 unless the slug spells the text exactly), so that ids are unique for any text. A prompt's
+``dimensions`` must be declared in ``dimensions`` and its ``category`` in ``categories`` when the file declares
+them. ``fields`` carry what a dimension needs to be scored:
 
 =====================  ===========================================================================
 dimension              fields

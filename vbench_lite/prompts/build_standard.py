@@ -509,7 +509,7 @@ def make_prompts() -> list[Prompt]:
         if unknown or d["fields"].get("camera", "static") not in CAMERA_MOVES \
                 or d["fields"].get("relation", "above") not in RELATIONS:
             raise ValueError(f"prompt {d['text']!r}: unknown tag or field value")
-    return assign_ids(drafts, where=NAME)
+    return assign_ids(drafts, where=NAME, plain_slugs=True)  # shipped ids never change
 
 
 def main(argv: list[str] | None = None) -> int:

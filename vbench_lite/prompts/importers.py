@@ -1,8 +1,11 @@
 """Suites from other people's prompt files: VBench's prompt JSON, plain text (one prompt a line) and CSV.
 
-An imported suite is named after the file stem, has version ``"import"``, and gets ids from the text
-(``slugify``, with ``-2``, ``-3`` on collisions) unless the file gives ids. A given id that is not a safe file name
-(slashes, unicode, ...) is slugified and kept in ``fields["original_id"]``. Every problem is one
+An imported suite is named after the file stem, has version ``"import"``, and gets ids from the text unless the file
+gives ids: :func:`vbench_lite.types.prompt_id_for_text`, the slug alone when it spells the text exactly, else the slug
+plus 8 hex digits of the text's sha256, so that ``"a cat, running"`` and ``"a cat running!"`` (or two Japanese
+prompts, which have no ascii slug at all) get distinct ids that do not depend on the order of the file; a text given
+twice gets ``-2``, ``-3``. A given id that is not a safe file name (slashes, unicode, ...) becomes an id the same way
+and is kept in ``fields["original_id"]``. Every problem is one
 :class:`VbenchError` line naming the file.
 """
 
@@ -16,7 +19,7 @@ from typing import Any
 
 from vbench_lite.prompts.suite import Suite
 from vbench_lite.prompts.vocabulary import DIMENSIONS, RELATION_ALIASES, VBENCH_DIMENSION_ALIASES
-from vbench_lite.types import Prompt, VbenchError, is_safe_id, slugify
+from vbench_lite.types import Prompt, VbenchError, is_safe_id, prompt_id_for_text, slugify
 
 IMPORT_VERSION = "import"
 TEXT_COLUMNS = ("text", "prompt", "prompt_en")
@@ -62,10 +65,16 @@ def _unique(slug: str, taken: set[str]) -> str:
     return candidate
 
 
-def assign_ids(drafts: list[dict[str, Any]], *, where: str) -> list[Prompt]:
+def assign_ids(drafts: list[dict[str, Any]], *, where: str, plain_slugs: bool = False) -> list[Prompt]:
     """Prompts from draft dicts (``id`` may be None). Safe given ids are kept as they are (a repeated one is an
-    error); unsafe ones are slugified (original kept in ``fields["original_id"]``); missing ones come from the text.
-    Colliding slugs get ``-2``, ``-3``, ... in file order. Texts are kept exactly as given."""
+    error); unsafe ones are turned into ids (original kept in ``fields["original_id"]``); missing ones come from the
+    text (:func:`prompt_id_for_text`). Ids still colliding get ``-2``, ``-3``, ... in file order. Texts are kept
+    exactly as given.
+
+    ``plain_slugs`` keeps the first releases' rule (bare slugs, collisions numbered in file order) for the builtin
+    suites' build scripts: their ids are stored in shipped files and must not change.
+    """
+    make_id = slugify if plain_slugs else prompt_id_for_text
     taken: set[str] = set()
     for i, d in enumerate(drafts):
         given = d.get("id")
@@ -82,9 +91,9 @@ def assign_ids(drafts: list[dict[str, Any]], *, where: str) -> list[Prompt]:
         else:
             if given is not None and given != "":
                 fields["original_id"] = str(given)
-                base = slugify(str(given))
+                base = make_id(str(given))
             else:
-                base = slugify(d["text"])
+                base = make_id(d["text"])
             prompt_id = _unique(base, taken)
             taken.add(prompt_id)
         prompts.append(Prompt(id=prompt_id, text=d["text"], category=d.get("category") or "uncategorized",
