@@ -99,6 +99,8 @@ class VideoMetric:
     outputs: ClassVar[dict[str, bool]] = {}
     #: output name -> family (see :class:`MetricResult`); outputs not listed form a family named after the plug-in.
     output_families: ClassVar[dict[str, str]] = {}
+    #: Set-level metrics that compare against reference videos (FVD/KVD) cannot be computed without ``--reference``.
+    needs_reference: ClassVar[bool] = False
     #: Bump when the meaning of the cached features changes, so old caches are not reused.
     feature_version: ClassVar[int] = 1
     #: True when ``extract`` reads the prompt text (CLIP similarity). The pipeline then keys cached features by the

@@ -667,6 +667,7 @@ class FvdPlugin(VideoMetric):
 
     name = "fvd"
     outputs: ClassVar[dict[str, bool]] = {"fvd": False, "kvd": False}
+    needs_reference = True
     output_families: ClassVar[dict[str, str]] = {"fvd": "distribution", "kvd": "distribution"}
     #: 2: the decode rule joined the protocol (features cached before it may come from another --max-side).
     feature_version = 2

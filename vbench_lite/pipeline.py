@@ -421,7 +421,8 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
           suite: Suite | None, generator_desc: dict[str, Any] | None = None,
           reference: str | None = None, settings: ScoreSettings | None = None,
           failures: list[Failure] | None = None, dist: DistContext | None = None,
-          extra_provenance: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any] | None:
+          extra_provenance: dict[str, Any] | None = None, progress: bool = True,
+          skipped_metrics: dict[str, str] | None = None) -> dict[str, Any] | None:
     """Score ``items`` with ``metrics`` and write ``results.json`` and ``per_video.csv`` into ``out_dir``.
 
     Under torchrun each rank extracts features for its shard; rank 0 gathers them, aggregates and writes.
@@ -496,6 +497,8 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
         "notes": [{"path": str(it.path), "prompt_id": it.prompt.id, "sample": it.sample, "note": note}
                   for it in items for note in merged_notes.get(it.key, [])],
         "toy_models": sorted({res.toy_model for res in metric_results.values() if res.toy_model}),
+        # Metrics of the default list that were left out, with why (e.g. fvd without --reference).
+        "skipped_metrics": dict(skipped_metrics or {}),
         # The prompts with at least one clip that some metric scored: what leaderboard/check compare runs on.
         "prompt_ids": sorted({it.prompt.id for it in items if any(it.key in merged[m.name] for m in metrics)}),
         "provenance": provenance,

@@ -205,7 +205,9 @@ def test_unknown_metric_is_a_usage_error_before_any_work(tmp_path, capsys):
 def test_metric_that_cannot_be_built_is_reported_not_fatal(tmp_path, capsys):
     # a metric whose weights are missing is not a usage error: the other metrics are still scored
     out = tmp_path / "RUN"
-    rc = _run(out, "--metrics", "brightness,fvd", "--metric-args", f"fvd.weights={tmp_path / 'no-such-weights.pt'}")
+    (tmp_path / "refs").mkdir()  # fvd needs a --reference to be asked for at all
+    rc = _run(out, "--metrics", "brightness,fvd", "--metric-args", f"fvd.weights={tmp_path / 'no-such-weights.pt'}",
+              "--reference", str(tmp_path / "refs"))
     assert rc == 1
     results = json.loads((out / "results.json").read_text())
     assert "brightness" in results["metrics"]

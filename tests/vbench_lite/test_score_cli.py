@@ -295,6 +295,7 @@ def no_decoding(monkeypatch):
     (["--metrics", "brightness", "--max-frames", "0"], "--max-frames must be at least 1"),
     (["--metrics", "brightness", "--max-side", "-1"], "--max-side must be a number of pixels, or 0"),
     (["--metrics", "brightness", "--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--metrics", "temporal,fvd"], "--metrics fvd: needs --reference"),
     (["--metrics", "brightness", "--reference", "{tmp}/missing.npz"], "missing.npz: no such file or folder"),
     (["--metrics", "brightness", "--reference", "{tmp}/ref.txt"], "ref.txt: not an .npz archive"),
     (["--metrics", "brightness", "--reference", "{tmp}/fake.npz"], "fake.npz: not an .npz archive"),
@@ -407,3 +408,22 @@ def test_score_videos_writes_the_reports_run_writes(tmp_path, capsys):
     assert (out / "report.md").is_file() and (out / "report.html").is_file()
     report = (out / "report.md").read_text()
     assert "| brightness |" in report and "| notes" not in report  # per_video.csv's notes column is no metric
+
+
+def test_default_metrics_without_reference_leave_fvd_out_and_say_so(tmp_path, capsys, monkeypatch):
+    # Issue 12 item 5: FVD used to be computed and then silently dropped. Asked for by name without --reference it
+    # is a usage error (test above); in the default list it is left out, on the console and in results.json.
+    from vbench_lite.commands import _common
+
+    monkeypatch.setattr(_common, "DEFAULT_METRICS", "temporal,fvd")
+    videos = tmp_path / "videos"
+    frame_folder(videos / "p1" / "0", values=(1, 2, 3))
+    out = tmp_path / "out"
+    assert main(["score", "--videos", str(videos), "--no-progress", "--no-report", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["skipped_metrics"] == {"fvd": "not computed: no --reference given (a folder of reference videos "
+                                                 "or a STATS.npz)"}
+    assert "fvd" not in results["metrics"] and "temporal_flicker" in results["metrics"] and not results["failures"]
+    captured = capsys.readouterr()
+    assert "vbench-lite: fvd: not computed: no --reference given" in captured.err
+    assert "fvd" in captured.out and "not computed" in captured.out

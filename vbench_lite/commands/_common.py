@@ -38,7 +38,9 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_score_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--metrics", default=DEFAULT_METRICS, help=f"comma-separated metrics (default {DEFAULT_METRICS})")
+    p.add_argument("--metrics", default=None,
+                   help=f"comma-separated metrics (default {DEFAULT_METRICS}; without --reference, fvd is left out "
+                   "and results.json says so)")
     p.add_argument("--metric-args", action="append", default=[], metavar="METRIC.KEY=VALUE",
                    help="settings of a metric, e.g. clip.frames=8 or fvd.dtype=float32 (repeatable)")
     p.add_argument("--reference", default=None, help="reference videos (DIR) or statistics (STATS.npz) for FVD/KVD")
@@ -56,6 +58,34 @@ def metric_names(text: str) -> list[str]:
     return names
 
 
+def requested_metrics(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The metrics to score and those left out with the reason: ``(names, {name: why})``.
+
+    The default list leaves out metrics that need ``--reference`` when none is given (said on the console and in
+    results.json ``skipped_metrics``); asking for one by name without a reference is a usage error.
+    """
+    explicit = getattr(args, "metrics", None)
+    names = _unique_names(metric_names(explicit or DEFAULT_METRICS))
+    if getattr(args, "reference", None):
+        return names, {}
+    skipped: dict[str, str] = {}
+    for name in list(names):
+        plugin = _metric_plugin(name) if explicit else None
+        needs = plugin.needs_reference if plugin is not None else name in REFERENCE_METRICS
+        if not needs:
+            continue
+        if explicit:
+            raise VbenchError(f"--metrics {name}: needs --reference (a folder of reference videos or the STATS.npz "
+                              f"written by `vbench-lite fvd-stats`)")
+        names.remove(name)
+        skipped[name] = "not computed: no --reference given (a folder of reference videos or a STATS.npz)"
+    return names, skipped
+
+
+#: Metrics of the default list that need ``--reference`` (checked without importing them).
+REFERENCE_METRICS = ("fvd",)
+
+
 def validate_score_args(args: argparse.Namespace) -> None:
     """Refuse score options that would fail only after minutes of decoding, in seconds and before any video is
     read: unknown metric names, ``--metric-args`` for a metric not asked for or with a setting the plug-in does not
@@ -65,9 +95,10 @@ def validate_score_args(args: argparse.Namespace) -> None:
     ``score`` calls it first thing; ``run`` calls it before generating anything.
     """
     # Cheap checks first; importing the plug-ins (torch, open_clip) takes a few seconds.
-    names = _unique_names(metric_names(getattr(args, "metrics", DEFAULT_METRICS)))
+    names = _unique_names(metric_names(getattr(args, "metrics", None) or DEFAULT_METRICS))
     for name in names:
         _check_metric_name(name)
+    requested_metrics(args)
     for option in ("max_frames", "batch_size"):
         value = getattr(args, option, 1)
         if value is not None and value < 1:

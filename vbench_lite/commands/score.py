@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from vbench_lite.commands._common import add_score_options, metric_names, report_failures, validate_score_args
+from vbench_lite.commands._common import add_score_options, report_failures, requested_metrics, validate_score_args
 from vbench_lite.types import VbenchError
 
 
@@ -60,13 +61,16 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
     failures = list(prior_failures) + failures
     if not items and not failures:
         raise VbenchError(f"{videos_dir}: no videos found")
-    metrics, metric_failures = build_metrics(metric_names(args.metrics), parse_metric_args(args.metric_args))
+    names, skipped = requested_metrics(args)
+    for name, why in skipped.items():
+        print(f"vbench-lite: {name}: {why}", file=sys.stderr)
+    metrics, metric_failures = build_metrics(names, parse_metric_args(args.metric_args))
     for f in metric_failures:
         print(f"vbench-lite: metric unavailable: {f.error}")
     settings = ScoreSettings(max_frames=args.max_frames, max_side=args.max_side, batch_size=args.batch_size,
                              seed=getattr(args, "seed", 0) or 0)
     results = score(items, metrics, out, suite=suite, generator_desc=generator_desc, reference=args.reference,
-                    settings=settings, failures=failures + metric_failures, dist=dist,
+                    settings=settings, failures=failures + metric_failures, dist=dist, skipped_metrics=skipped,
                     progress=not args.no_progress)
     if results is not None:
         print_summary(results, out)
@@ -87,6 +91,15 @@ def print_summary(results: dict, out: Path) -> None:
         print(f"  {name:<20} {value_text}{ci_text}  n={m['n']}  ({arrow} is better){toy}")
     for description in results.get("toy_models", []):
         print(f"  [toy model] {description}: not comparable with published numbers")
+    for name, why in results.get("skipped_metrics", {}).items():
+        print(f"  {name:<20} {why}")
+    # A toy model's warnings (e.g. videos outside its synthetic world) are said loudly, once per warning.
+    warned: set[str] = set()
+    for m in results["metrics"].values():
+        for note in m.get("notes", []) if m.get("toy_model") else []:
+            if note not in warned:
+                warned.add(note)
+                print(f"vbench-lite: warning: {note}", file=sys.stderr)
     if results.get("notes"):
         print(f"  {len(results['notes'])} decode notes (short or altered clips): see 'notes' in results.json")
 
