@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -203,3 +205,280 @@ def test_find_and_parse_both_namings(tmp_path):
     found = find_videos(tmp_path)
     parsed = sorted(parse_video_name(p, tmp_path) for p in found)
     assert parsed == [("A cat playing piano", 3, "text"), ("a-red-circle", 0, "id"), ("a-red-circle", 1, "id")]
+
+
+# -- reproducible encoding (issue 12, item 7) -------------------------------------------------------------------
+def _moving_disc(t=16, h=64, w=64) -> np.ndarray:
+    """A soft red disc gliding over a blue ramp: the kind of small clip whose x264 bytes used to vary."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = np.zeros((t, h, w, 3), np.uint8)
+    for i in range(t):
+        d = np.hypot(xx - (8 + 2.5 * i), yy - (h / 2 + 6 * np.sin(i / 3)))
+        out[i, ..., 0] = np.clip(255 - d * 20, 0, 255)
+        out[i, ..., 2] = (xx * 3 + yy * 2 + i * 5) % 256
+    return out
+
+
+def _scribble_heap(seed: int) -> None:
+    """Leave freed memory full of random bytes: an encoder that reads memory it never wrote then sees them."""
+    rng = np.random.default_rng(seed)
+    junk = [rng.integers(0, 256, size=int(rng.integers(1000, 100000)), dtype=np.uint8).tobytes() for _ in range(100)]
+    del junk
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("size", [(64, 64), (48, 80)])
+def test_same_clip_encodes_to_same_bytes_whatever_the_heap_holds(tmp_path, size):
+    # With x264's MB-tree on, these clips gave up to 5 different files in 6 writes (pixels up to 9/255 apart).
+    clip = Clip(_moving_disc(h=size[0], w=size[1]), fps=8.0)
+    digests = set()
+    for seed in range(6):
+        _scribble_heap(seed)
+        digests.add(_sha256(write_video(tmp_path / f"{seed}.mp4", clip)))
+        digests.add(_sha256(write_video(tmp_path / f"{seed}.mkv", clip, lossless=True)))
+    assert len(digests) == 2  # one mp4, one lossless mkv
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_generating_twice_writes_identical_clip_files(tmp_path, lossless):
+    # Lossless clips are .mkv, whose muxer used to write a random segment id into every file.
+    from vbench_lite.cli import main
+
+    digests = []
+    for run in range(3):
+        _scribble_heap(run)
+        out = tmp_path / f"run{run}"
+        assert main(["generate", "--generator", "synthetic", "--suite", "synthetic", "--limit", "3",
+                     "--out", str(out), "--no-progress"] + (["--lossless"] if lossless else [])) == 0
+        clips = sorted((out / "clips").rglob("*.mkv" if lossless else "*.mp4"))
+        assert len(clips) == 3
+        digests.append([(p.relative_to(out).as_posix(), _sha256(p)) for p in clips])
+    assert digests[0] == digests[1] == digests[2]
+
+
+# -- damaged files and alpha (issue 12, item 16) ----------------------------------------------------------------
+def _damage_after_packet(good: Path, out: Path, k: int) -> Path:
+    """Zero every compressed frame from packet ``k`` (decode order) on; the container still lists all frames."""
+    import av
+
+    with av.open(str(good)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    data = bytearray(good.read_bytes())
+    start, end = packets[k][0], packets[-1][0] + packets[-1][1]
+    data[start:end] = bytes(end - start)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyav"])
+def test_damaged_mp4_is_noted_and_ffmpeg_stays_quiet(tmp_path, capfd, backend):
+    good = write_video(tmp_path / "good.mp4", Clip(_moving_disc(t=16)))
+    bad = _damage_after_packet(good, tmp_path / "bad.mp4", 6)
+    intact = read_video(good).frames
+    capfd.readouterr()
+    clip = read_video(bad, backend=backend)
+    n = clip.num_frames
+    assert 1 <= n < 16
+    assert np.array_equal(clip.frames, intact[:n])  # the frames before the damage, exactly
+    assert clip.notes == [f"decoded {n} of 16 frames; the file is damaged after frame {n}"]
+    sampled = read_video(bad, backend=backend, policy="uniform", num_frames=3)  # sampled over what decodes
+    assert np.array_equal(sampled.frames, intact[sample_indices(n, "uniform", 3)])
+    assert sampled.notes == clip.notes
+    assert capfd.readouterr() == ("", "")  # FFmpeg's and decord's own error lines are silenced
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyav"])
+def test_mkv_that_ends_early_is_noted_against_its_duration(tmp_path, backend):
+    # Matroska lists no frame count, and the zeroed tail just ends the stream (no decode error; decord counts only
+    # the 9 frames it can index). The header's duration (2 s at 8 fps) still says 16.
+    frames = _moving_disc(t=16)
+    good = write_video(tmp_path / "good.mkv", Clip(frames), lossless=True)
+    clip = read_video(_damage_after_packet(good, tmp_path / "short.mkv", 9), backend=backend)
+    assert clip.num_frames == 9 and np.array_equal(clip.frames, frames[:9])  # lossless: the source frames
+    assert clip.notes == ["decoded 9 of about 16 frames (the file's duration times its frame rate); "
+                          "the rest are missing from the file"]
+    assert read_video(good, backend=backend).notes == []
+
+
+def test_intact_files_have_no_notes(tmp_path):
+    mp4 = write_video(tmp_path / "a.mp4", _ramp_clip())
+    gif = tmp_path / "g.gif"
+    _write_gif(gif, "L")
+    for path in (mp4, gif):
+        for backend in ("auto", "pyav"):
+            assert read_video(path, backend=backend).notes == []
+
+
+def _rgba_frames(t=4, h=16, w=24) -> np.ndarray:
+    rgba = np.zeros((t, h, w, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 1] = (np.arange(w) * 10)[None, None, :]
+    rgba[..., 2] = (np.arange(t) * 40 + 20)[:, None, None]
+    rgba[..., 3] = np.linspace(0, 255, h).astype(np.uint8)[None, :, None]  # fully transparent to fully opaque
+    return rgba
+
+
+def _on_black(rgba: np.ndarray) -> np.ndarray:
+    # Independent of the implementation's integer formula: colour * alpha / 255, rounded (never exactly .5 here:
+    # c * a = 255 k + 127.5 has no integer solution).
+    return np.rint(rgba[..., :3] * (rgba[..., 3:4] / 255.0)).astype(np.uint8)
+
+
+def _write_rgba_video(path: Path, rgba: np.ndarray, codec: str, pix_fmt: str) -> Path:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=8)
+        stream.pix_fmt, stream.height, stream.width = pix_fmt, rgba.shape[1], rgba.shape[2]
+        for f in rgba:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgba")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("codec,pix_fmt,name", [("png", "rgba", "a.mov"), ("qtrle", "argb", "a.mov"),
+                                                ("ffv1", "bgra", "a.mkv")])
+def test_rgba_video_is_composited_on_black_by_every_backend(tmp_path, codec, pix_fmt, name):
+    from vbench_lite.video_io import ALPHA_NOTE
+
+    rgba = _rgba_frames()
+    path = _write_rgba_video(tmp_path / name, rgba, codec, pix_fmt)  # lossless: the alpha survives exactly
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    from PIL import Image
+
+    for i, f in enumerate(rgba):
+        Image.fromarray(f, "RGBA").save(folder / f"{i}.png")
+    expected = _on_black(rgba)
+    for clip in (read_video(path, backend="decord"), read_video(path, backend="pyav"), read_video(path),
+                 read_video(folder)):
+        assert np.array_equal(clip.frames, expected)
+        assert clip.notes == [ALPHA_NOTE]
+
+
+def test_vp9_alpha_in_webm_is_decoded_not_dropped(tmp_path):
+    import av
+
+    try:
+        av.CodecContext.create("libvpx-vp9", "r")
+        path = _write_rgba_video(tmp_path / "a.webm", _rgba_frames(), "libvpx-vp9", "yuva420p")
+    except Exception:
+        pytest.skip("this FFmpeg has no libvpx")
+    clip = read_video(path)
+    # Lossy yuva420p: measured 1.4/255 mean, 6 max from the exact composite; the colour with alpha dropped is
+    # ~100/255 away on average, so 4 cannot confuse the two.
+    assert np.abs(clip.frames.astype(int) - _on_black(_rgba_frames())).mean() < 4.0
+    assert any("composited on black" in n for n in clip.notes)
+
+
+def test_opaque_alpha_changes_nothing_and_says_nothing(tmp_path):
+    rgba = _rgba_frames()
+    rgba[..., 3] = 255
+    path = _write_rgba_video(tmp_path / "opaque.mov", rgba, "png", "rgba")
+    clip = read_video(path)
+    assert np.array_equal(clip.frames, rgba[..., :3]) and clip.notes == []
+
+
+# -- memory: keep only the sampled frames (issue 12, item 17) ---------------------------------------------------
+def _numbered_gif(path: Path, n: int, side: int = 96) -> Path:
+    """A GIF of ``n`` distinct grey frames; frame i is (i // 20) * 12 on the left and (i % 20) * 12 on the right."""
+    from PIL import Image
+
+    frames = []
+    for i in range(n):
+        arr = np.empty((side, side), np.uint8)
+        arr[:, : side // 2], arr[:, side // 2:] = (i // 20) * 12, (i % 20) * 12
+        frames.append(Image.fromarray(arr, "L"))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=40, loop=0)
+    return path
+
+
+def _frame_numbers(frames: np.ndarray) -> list[int]:
+    side = frames.shape[2]
+    left, right = frames[:, :, : side // 2].mean(axis=(1, 2, 3)), frames[:, :, side // 2:].mean(axis=(1, 2, 3))
+    return [round(float(a) / 12) * 20 + round(float(b) / 12) for a, b in zip(left, right)]
+
+
+def _peak_traced_bytes(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("policy", ["first", "uniform"])
+def test_long_gif_keeps_only_a_bounded_number_of_frames(tmp_path, policy):
+    from vbench_lite.video_io import WINDOW_FRAMES
+
+    n, side = 400, 96
+    gif = _numbered_gif(tmp_path / "long.gif", n, side)
+    clip, peak = _peak_traced_bytes(lambda: read_video(gif, policy=policy, num_frames=16))
+    assert _frame_numbers(clip.frames) == sample_indices(n, policy, 16).tolist()  # exactly the sampled frames
+    frame_bytes = side * side * 3
+    # first: 16 kept; uniform (length unknown to GIF): a window of max(32, 2 * 16) while counting, then 16.
+    # 1 MB of slack for PyAV's Python objects; decoding every frame took >= 400 frames (11 MB).
+    held = 16 if policy == "first" else max(WINDOW_FRAMES, 32) + 16
+    assert peak < held * frame_bytes + 1_000_000
+
+
+def test_unknown_length_keeps_a_bounded_window_then_only_the_sampled_frames(tmp_path, monkeypatch):
+    import vbench_lite.video_io as video_io
+
+    monkeypatch.setattr(video_io, "WINDOW_FRAMES", 8)
+    n, side = 80, 96
+    frames = np.stack([np.full((side, side, 3), i * 3, np.uint8) for i in range(n)])
+    mkv = write_video(tmp_path / "long.mkv", Clip(frames), lossless=True)  # Matroska lists no frame count
+    clip, peak = _peak_traced_bytes(lambda: read_video(mkv, policy="uniform", num_frames=4, backend="pyav"))
+    assert np.array_equal(clip.frames, frames[sample_indices(n, "uniform", 4)])
+    # A window of max(8, 2 * 4) frames (plus the one that overflows it) while counting, then the 4 sampled ones;
+    # 0.5 MB of slack for PyAV's objects. Keeping every frame took 80 frames (2.2 MB).
+    assert peak < (9 + 4) * side * side * 3 + 500_000
+
+
+def test_big_png_frames_are_downscaled_one_at_a_time(tmp_path):
+    import cv2
+    from PIL import Image
+
+    h, w = 1500, 2000
+    yy, xx = np.mgrid[0:h, 0:w]
+    frame = np.stack([xx % 256, yy % 256, (xx + yy) % 256], -1).astype(np.uint8)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    Image.fromarray(frame).save(folder / "0.png", compress_level=1)
+    for i in range(1, 6):
+        (folder / f"{i}.png").write_bytes((folder / "0.png").read_bytes())
+    clip, peak = _peak_traced_bytes(lambda: read_video(folder, max_side=256))
+    expected = cv2.resize(frame, (256, 192), interpolation=cv2.INTER_AREA)  # 2000x1500 -> 256x192
+    assert clip.frames.shape == (6, 192, 256, 3)
+    assert all(np.array_equal(f, expected) for f in clip.frames)
+    # One full frame at a time (Pillow's bytes, the array made from them, the small resized copy: measured 3.1
+    # frames); stacking the six before downscaling held 6 frames more than that.
+    assert peak < 4 * frame.nbytes
+
+
+@pytest.mark.parametrize("max_side", [None, 0])
+def test_max_side_none_or_zero_keeps_full_size(tmp_path, max_side):
+    from PIL import Image
+
+    clip = Clip(np.full((2, 8, 1100, 3), 77, np.uint8))  # wider than the default 1024
+    mkv = write_video(tmp_path / "wide.mkv", clip, lossless=True)
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    Image.fromarray(clip.frames[0]).save(folder / "0.png")
+    for backend in ("decord", "pyav"):
+        assert np.array_equal(read_video(mkv, max_side=max_side, backend=backend).frames, clip.frames)
+    assert read_video(folder, max_side=max_side).frames.shape == (1, 8, 1100, 3)
+    assert read_video(mkv, backend="pyav").frames.shape[1:3] == (8, 1024)  # the default still shrinks
+    with pytest.raises(VbenchError, match="max_side"):
+        read_video(mkv, max_side=-1)
