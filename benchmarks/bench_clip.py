@@ -21,7 +21,7 @@ from _timing import best_time  # benchmarks/ is the script folder, first on sys.
 def _random_weights(model: str):
     import open_clip
 
-    from metrics.clip_similarity import LoadedClip
+    from metrics.clip_model import LoadedClip
 
     torch.manual_seed(0)
     net = open_clip.create_model(model).eval()
@@ -48,7 +48,7 @@ def _frames_and_prompts(n_frames: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from metrics.clip_similarity import ClipEncoder, load_clip
+    from metrics.clip_model import ClipEncoder, load_clip
     from reference_models.toy_clip import MODEL_NAME
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -37,7 +37,7 @@ def bench_frechet(n_features: int, dim: int, repeats: int) -> None:
 
 
 def bench_i3d(n_clips: int, size: int, frames: int, batch_size: int, repeats: int) -> None:
-    from metrics.fvd import FEATURE_DIM
+    from metrics.feature_statistics import FEATURE_DIM
     from reference_models.i3d import InceptionI3d, load_i3d
     from vbench_lite.weights import converted_path
 

@@ -1,35 +1,37 @@
-"""The metric plug-in interface that the pipeline runs, and the summary record every metric returns.
+"""The one metric API: a torchmetrics ``Metric`` that the pipeline drives and a library user calls.
 
-A metric plug-in works in two steps so that runs are resumable and shards merge exactly:
+Every metric works in two steps so that runs are resumable and shards merge exactly:
 
 1. ``extract(clips, prompts)`` turns each clip into a small dict of numpy arrays ("features": an I3D vector,
    per-frame CLIP cosines, a flicker score...). The pipeline caches these per clip on disk, keyed by
    ``cache_key()`` (a hash of the settings, model and weights) and the decode settings (frames, size), and checks
    the video's sha256 and, for ``uses_text`` metrics, the prompt text's sha256 stored in each file, so a killed run
    never recomputes them and a changed input never reuses them.
-2. ``per_video(features)`` gives the scalar values of one clip (rows of ``per_video.csv``) and
-   ``aggregate(records, ...)`` turns all clips into :class:`MetricResult` summaries. The default aggregation is the
-   mean of per-video values with a bootstrap 95% interval, overall and per prompt-suite dimension and category.
-   Set-level metrics (FVD, KVD) override ``aggregate`` and build their summable statistics from the features.
+2. ``update(features)`` adds per-clip features to torchmetrics states (``dist_reduce_fx="cat"`` for per-video
+   values, ``"sum"`` for FVD's summable sums, so torchrun merges them); ``compute()`` gives the overall values, and
+   ``aggregate(records, ...)`` the pipeline's summary (:class:`MetricResult`: interval, per dimension and category,
+   notes) built on the same states, so the number ``vbench-lite score`` writes IS the number ``compute()`` gives.
 
-Library users who want streaming, torchmetrics-style objects find them next to each plug-in (e.g.
-``metrics.fvd.FrechetVideoDistance``); the plug-in is the thin layer the pipeline needs on top.
+``update_clips(clips, prompts)`` is ``update(extract(clips, prompts))`` for library users. Settings are a frozen
+dataclass per metric (``Settings``), parsed from CLI strings in one place (:func:`vbench_lite.types.parse_settings`).
 """
 
 from __future__ import annotations
 
-import difflib
+import dataclasses
 import hashlib
-import inspect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
 
-from metrics.functional.aggregate import summarize
-from vbench_lite.types import Clip, Prompt, VbenchError
+from metrics.functional.aggregate import finite_mean, summarize
+from vbench_lite.types import Clip, Prompt, VbenchError, parse_settings
 
 
 @dataclass
@@ -89,15 +91,37 @@ class ClipRecord:
     values: dict[str, float]
 
 
-class VideoMetric:
-    """Base class of metric plug-ins (registered with ``@register_metric`` or lazily in ``vbench_lite.registry``).
+@dataclass(frozen=True)
+class NoSettings:
+    """The settings of a metric that has none."""
 
-    Subclasses set ``name`` and ``outputs`` (output name -> higher_is_better) and implement :meth:`extract`.
+
+def checked_clips(clips: Sequence[Clip | np.ndarray]) -> list[Clip]:
+    """``clips`` as valid :class:`Clip` objects (uint8 ``(T, H, W, 3)``, at least one frame), or one
+    :class:`VbenchError` line naming the bad one: arrays are wrapped, clips re-checked (their frames may have been
+    replaced after construction)."""
+    out = []
+    for clip in clips:
+        if isinstance(clip, Clip):
+            clip.__post_init__()
+            out.append(clip)
+        else:
+            out.append(Clip(np.asarray(clip)))
+    return out
+
+
+class VideoMetric(Metric):
+    """Base class of metrics (registered lazily in ``vbench_lite.registry`` or through entry points).
+
+    Subclasses set ``name``, ``outputs`` (output name -> higher_is_better) and ``Settings`` (a frozen dataclass)
+    and implement :meth:`extract`. The default states hold one float64 value per video and output
+    (``dist_reduce_fx="cat"``), from :meth:`per_video`; ``compute()`` is their mean over finite values. Set-level
+    metrics (FVD) override :meth:`_add_states`, :meth:`update`, :meth:`compute` and :meth:`aggregate`.
     """
 
     name: ClassVar[str] = "metric"
     outputs: ClassVar[dict[str, bool]] = {}
-    #: output name -> family (see :class:`MetricResult`); outputs not listed form a family named after the plug-in.
+    #: output name -> family (see :class:`MetricResult`); outputs not listed form a family named after the metric.
     output_families: ClassVar[dict[str, str]] = {}
     #: Set-level metrics that compare against reference videos (FVD/KVD) cannot be computed without ``--reference``.
     needs_reference: ClassVar[bool] = False
@@ -107,46 +131,41 @@ class VideoMetric:
     #: text's sha256 too (a suite that gives a prompt id new text gets fresh values) and fails clips whose prompt has
     #: no text (a ``<prompt_id>/<i>.mp4`` folder that is not in the suite) instead of scoring them against their id.
     uses_text: ClassVar[bool] = False
+    #: The frozen settings dataclass; ``setting_aliases`` maps a flat CLI name to ``"field.subfield"`` of a nested one.
+    Settings: ClassVar[type] = NoSettings
+    setting_aliases: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, **settings: Any) -> None:
-        self._settings = dict(settings)
+    is_differentiable = False
+    full_state_update = False
 
-    #: How the pipeline decodes videos (``max_frames``, ``max_side``), for metrics that decode more videos
-    #: themselves (FVD's reference folder) and must do it the same way.
-    decode_settings: ClassVar[dict[str, Any]] = {}
+    def __init__(self, settings: Any = None, /, **values: Any) -> None:
+        """``settings`` (a ``Settings`` instance) and/or keyword values (CLI strings are fine) override the defaults."""
+        super().__init__()
+        self.config = self.parse_settings(values, base=settings)
+        #: How the pipeline decodes videos (``max_frames``, ``max_side``), for metrics that decode more videos
+        #: themselves (FVD's reference folder) and must do it the same way.
+        self.decode_settings: dict[str, Any] = {}
+        self._add_states()
+
+    # -- settings -------------------------------------------------------------------------------------------
+    @classmethod
+    def parse_settings(cls, values: Mapping[str, Any], base: Any = None) -> Any:
+        """A ``Settings`` instance from keyword values (the one conversion of ``--metric-args`` strings)."""
+        return parse_settings(cls.name, cls.Settings, values, aliases=cls.setting_aliases, base=base)
+
+    @classmethod
+    def check_settings(cls, values: Mapping[str, Any]) -> None:
+        """Refuse settings the metric would refuse, without loading a model (the CLI calls this before decoding
+        anything): the same parser the constructor uses."""
+        cls.parse_settings(values)
 
     def set_decode_settings(self, **settings: Any) -> None:
         self.decode_settings = dict(settings)
 
-    # -- settings checked before any work -------------------------------------------------------------------
-    @classmethod
-    def setting_names(cls) -> tuple[str, ...] | None:
-        """Names ``--metric-args NAME.key=value`` may use: ``__init__``'s keyword parameters, or ``None`` (not
-        checkable) when ``__init__`` takes ``**kwargs``; a plug-in that does so may override this."""
-        params = list(inspect.signature(cls.__init__).parameters.values())[1:]  # drop self
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-            return None
-        return tuple(p.name for p in params
-                     if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY))
-
-    @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        """Refuse settings the plug-in would refuse, without loading a model (the CLI calls this before decoding
-        anything). The default checks the names; plug-ins with cheap value checks may override it."""
-        known = cls.setting_names()
-        if known is None:
-            return
-        for key in settings:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise VbenchError(f"--metric-args: {cls.name} has no setting {key!r} ({hint}known: "
-                                  f"{', '.join(known) or 'none'})")
-
     # -- identity -------------------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
         """JSON-able settings recorded in results (model, sampling policy, protocol...)."""
-        return dict(self._settings)
+        return dataclasses.asdict(self.config)
 
     def provenance(self) -> dict[str, Any]:
         """Weights sha256, protocol hashes and the like, merged into ``results.json`` provenance."""
@@ -169,22 +188,74 @@ class VideoMetric:
         """Scalar values of one clip; by default every feature named like an output."""
         return {k: float(np.asarray(features[k]).reshape(())) for k in self.outputs if k in features}
 
-    # -- whole set ------------------------------------------------------------------------------------------
+    # -- torchmetrics states --------------------------------------------------------------------------------
+    def _add_states(self) -> None:
+        for out_name in self.outputs:
+            self.add_state(_state_name(out_name), default=[], dist_reduce_fx="cat")
+
+    def update(self, features: Sequence[Mapping[str, np.ndarray]]) -> None:
+        """Add the per-clip features of some clips (what :meth:`extract` returns, or the pipeline's cache)."""
+        rows = [self.per_video(dict(f)) for f in features]
+        for out_name in self.outputs:
+            values = [row.get(out_name, float("nan")) for row in rows]
+            getattr(self, _state_name(out_name)).append(torch.tensor(values, dtype=torch.float64))
+
+    def update_clips(self, clips: Sequence[Clip | np.ndarray], prompts: Sequence[Prompt] | None = None) -> None:
+        """``update(extract(clips, prompts))``; ``prompts`` may be left out for metrics that do not read text."""
+        clips = checked_clips(clips)
+        if prompts is None:
+            if self.uses_text:
+                raise VbenchError(f"{self.name}: needs the prompts of the clips")
+            prompts = [Prompt(id="clip", text="clip")] * len(clips)
+        self.update(self.extract(clips, prompts))
+
+    def values(self, output: str) -> np.ndarray:
+        """The per-video values of ``output`` added so far, in update order (NaN where undefined)."""
+        state = getattr(self, _state_name(output))
+        if isinstance(state, list) and not state:
+            return np.zeros(0, dtype=np.float64)
+        return dim_zero_cat(state).cpu().numpy().astype(np.float64)
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        """``{output: mean over videos of its finite per-video values}`` (NaN when none is finite)."""
+        return {out: torch.tensor(finite_mean(self.values(out)), dtype=torch.float64) for out in self.outputs}
+
+    def compute_local(self) -> dict[str, torch.Tensor]:
+        """``compute()`` of this process's states, never synced with other processes: the pipeline gathers every
+        rank's features to rank 0 itself, and only rank 0 aggregates (a sync there would wait for the others)."""
+        to_sync = self._to_sync  # torchmetrics' per-call switch, set from sync_on_compute
+        self._to_sync = False
+        try:
+            return self.compute()
+        finally:
+            self._to_sync = to_sync
+
+    # -- the pipeline's summary -----------------------------------------------------------------------------
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
+        """Summaries of ``records``: the states are reset and updated with their features, ``compute()`` gives each
+        value; the bootstrap interval and the per-dimension/category groups come from the same per-video values."""
+        self.reset()
+        self.update([r.features for r in records])
+        overall = self.compute_local()
+        present = [self.per_video(r.features) for r in records]
         results: dict[str, MetricResult] = {}
         for out_name, higher in self.outputs.items():
-            pairs = [(r, r.values[out_name]) for r in records if out_name in r.values]
+            pairs = [(r, v) for r, v, row in zip(records, self.values(out_name), present) if out_name in row]
             if not pairs:
                 continue
-            overall = summarize([v for _, v in pairs], seed=seed)
+            summary = summarize([v for _, v in pairs], seed=seed)
             results[out_name] = MetricResult(
-                value=overall["value"], ci95=overall["ci95"], n=overall["n"], higher_is_better=higher,
+                value=float(overall[out_name]), ci95=summary["ci95"], n=summary["n"], higher_is_better=higher,
                 settings=self.settings(), family=self.family_of(out_name),
                 by_dimension=_group(pairs, lambda r: r.prompt.dimensions, seed),
                 by_category=_group(pairs, lambda r: [r.prompt.category], seed),
             )
         return results
+
+
+def _state_name(output: str) -> str:
+    return f"values_{output}"
 
 
 def _group(pairs, keys_of, seed: int) -> dict[str, dict[str, Any]]:

@@ -14,136 +14,36 @@ Per clip (uint8 RGB frames ``I_0 .. I_{T-1}``; full formulas and references in
 The summary of each is the mean over clips (for dynamic degree: the fraction of dynamic clips) with a bootstrap
 95% interval, by the default aggregation of :class:`metrics.base.VideoMetric`.
 
-Three layers, torchmetrics style: pure maths in :mod:`metrics.functional.temporal`; streaming metrics with summable
-states (:class:`TemporalFlicker`, :class:`MotionSmoothness`, :class:`WarpingError`, :class:`DynamicDegree`); and
-the pipeline plug-in :class:`TemporalPlugin` (``--metrics temporal``).
+Two layers, torchmetrics style: pure maths in :mod:`metrics.functional.temporal`, and the one stateful metric
+:class:`TemporalConsistency` (``--metrics temporal``), whose per-video values are ``cat`` states.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import fields
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-import torch
-from torchmetrics import Metric
 
-from metrics.base import VideoMetric
-from metrics.functional.optical_flow import FlowSettings
-from metrics.functional.temporal import (
-    TemporalSettings,
-    as_video,
-    dynamic_degree,
-    motion_smoothness,
-    temporal_features,
-    temporal_flicker,
-    warping_error,
-)
-from vbench_lite.types import Clip, Prompt, VbenchError
+from metrics.base import VideoMetric, checked_clips
+from metrics.functional.temporal import TemporalSettings, temporal_features
+from vbench_lite.types import Clip, Prompt
 
-#: Plug-in setting -> (field of TemporalSettings, or of its FlowSettings after "flow.", and its type).
-_SETTINGS: dict[str, tuple[str, type]] = {
-    "flow_method": ("flow.method", str),
-    "flow_max_side": ("flow.max_side", int),
-    "dis_preset": ("flow.dis_preset", str),
-    "farneback_pyr_scale": ("flow.pyr_scale", float),
-    "farneback_levels": ("flow.levels", int),
-    "farneback_winsize": ("flow.winsize", int),
-    "farneback_iterations": ("flow.iterations", int),
-    "farneback_poly_n": ("flow.poly_n", int),
-    "farneback_poly_sigma": ("flow.poly_sigma", float),
-    **{f.name: (f.name, float) for f in fields(TemporalSettings) if f.name != "flow"},
+#: Flat ``--metric-args temporal.NAME`` -> the nested field of :class:`TemporalSettings` it sets.
+FLOW_ALIASES = {
+    "flow_method": "flow.method",
+    "flow_max_side": "flow.max_side",
+    "dis_preset": "flow.dis_preset",
+    "farneback_pyr_scale": "flow.pyr_scale",
+    "farneback_levels": "flow.levels",
+    "farneback_winsize": "flow.winsize",
+    "farneback_iterations": "flow.iterations",
+    "farneback_poly_n": "flow.poly_n",
+    "farneback_poly_sigma": "flow.poly_sigma",
 }
 
 
-def build_settings(**values: Any) -> TemporalSettings:
-    """:class:`TemporalSettings` from plug-in settings (strings from ``--metric-args temporal.k=v`` are accepted)."""
-    unknown = sorted(set(values) - set(_SETTINGS))
-    if unknown:
-        raise VbenchError(f"temporal: unknown settings {unknown} (known: {', '.join(sorted(_SETTINGS))})")
-    flow: dict[str, Any] = {}
-    top: dict[str, Any] = {}
-    for key, raw in values.items():
-        target, kind = _SETTINGS[key]
-        try:
-            value = kind(raw)
-        except (TypeError, ValueError):
-            raise VbenchError(f"temporal: {key} must be {'an integer' if kind is int else 'a number'}, "
-                              f"got {raw!r}") from None
-        if target.startswith("flow."):
-            flow[target[len("flow."):]] = value
-        else:
-            top[target] = value
-    return TemporalSettings(flow=FlowSettings(**flow), **top)
-
-
-# -- streaming metrics (torchmetrics) ----------------------------------------------------------------------------
-class _MeanOverVideos(Metric):
-    """Mean of one per-video value: states are the float64 sum of values and the video count (merge by ``sum``)."""
-
-    is_differentiable = False
-    full_state_update = False
-    higher_is_better: ClassVar[bool] = True
-
-    def __init__(self, settings: TemporalSettings | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.settings = settings or TemporalSettings()
-        self.add_state("value_sum", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-        self.add_state("videos", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-
-    def per_video(self, frames: np.ndarray, fps: float) -> float:
-        raise NotImplementedError
-
-    def update(self, video: np.ndarray | torch.Tensor, fps: float = 8.0) -> None:
-        """Add one uint8 ``(T, H, W, 3)`` video (numpy or torch); ``fps`` matters only for dynamic degree."""
-        self.value_sum += self.per_video(as_video(video), float(fps))
-        self.videos += 1
-
-    def compute(self) -> torch.Tensor:
-        if self.videos == 0:
-            return torch.tensor(float("nan"), dtype=torch.float64)
-        return self.value_sum / self.videos
-
-
-class TemporalFlicker(_MeanOverVideos):
-    """Mean over videos of ``(255 - mean_t mean|I_{t+1} - I_t|) / 255``; higher is better."""
-
-    higher_is_better = True
-
-    def per_video(self, frames: np.ndarray, fps: float) -> float:
-        return temporal_flicker(frames)
-
-
-class MotionSmoothness(_MeanOverVideos):
-    """Mean over videos of ``(255 - mean_{t odd} mean|Î_t - I_t|) / 255`` (flow interpolation); higher is better."""
-
-    higher_is_better = True
-
-    def per_video(self, frames: np.ndarray, fps: float) -> float:
-        return motion_smoothness(frames, self.settings)
-
-
-class WarpingError(_MeanOverVideos):
-    """Mean over videos of the occlusion-masked flow warping MSE (RGB in [0, 1]); lower is better."""
-
-    higher_is_better = False
-
-    def per_video(self, frames: np.ndarray, fps: float) -> float:
-        return warping_error(frames, self.settings)
-
-
-class DynamicDegree(_MeanOverVideos):
-    """Fraction of dynamic videos (per video 1.0 or 0.0, VBench's rule with OpenCV flow); higher = more motion."""
-
-    higher_is_better = True
-
-    def per_video(self, frames: np.ndarray, fps: float) -> float:
-        return dynamic_degree(frames, fps, self.settings)
-
-
-# -- pipeline plug-in --------------------------------------------------------------------------------------------
-class TemporalPlugin(VideoMetric):
+class TemporalConsistency(VideoMetric):
     """``--metrics temporal``: the four measures per clip, from one set of optical flows.
 
     Settings (``--metric-args temporal.k=v``): ``flow_method`` (``dis`` or ``farneback``), ``flow_max_side``
@@ -164,19 +64,21 @@ class TemporalPlugin(VideoMetric):
                        "warping_error": "temporal_consistency", "dynamic_degree": "dynamics"}
     feature_version = 1
 
-    def __init__(self, **settings: Any) -> None:
-        self.temporal_settings = build_settings(**settings)
-        super().__init__(**self.temporal_settings.describe())
+    Settings = TemporalSettings
+    setting_aliases = FLOW_ALIASES
 
-    @classmethod
-    def check_settings(cls, settings: Mapping[str, Any]) -> None:
-        build_settings(**settings)  # cheap (no model): names and values checked before any video is decoded
+    @property
+    def temporal_settings(self) -> TemporalSettings:
+        return self.config
+
+    def settings(self) -> dict[str, Any]:
+        return self.config.describe()
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         if len(clips) != len(prompts):
             raise ValueError(f"got {len(clips)} clips but {len(prompts)} prompts")
-        return [temporal_features(c.frames, c.fps, self.temporal_settings, source=c.source or "clip") for c in clips]
+        return [temporal_features(c.frames, c.fps, self.config, source=c.source or "clip")
+                for c in checked_clips(clips)]
 
 
-__all__ = ["DynamicDegree", "MotionSmoothness", "TemporalFlicker", "TemporalPlugin", "WarpingError",
-           "build_settings"]
+__all__ = ["FLOW_ALIASES", "TemporalConsistency"]

@@ -32,7 +32,7 @@ Composite strategies (divided, factorised_*) keep the residual between their two
 ``u = first(x); v = second(LayerNorm(x + u)); return u + v``, so that ``x + module(x)`` equals the papers'
 ``y = x + first(x); z = y + second(LN(y))``. ``factorised_encoder`` is a one-block stand-in for ViViT's model 2
 (whose temporal transformer is a separate encoder over per-frame tokens): its second attention runs over the
-``T`` frame means; the whole-model cost table in ``metrics/attention_models.json`` models ViViT-FE exactly.
+``T`` frame means; the whole-model cost table in ``vbench_lite/lab/attention_models.json`` models ViViT-FE exactly.
 """
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ def compare_results(new: Mapping[str, Any], baseline: Mapping[str, Any], toleran
 
 # -- presentation -------------------------------------------------------------------------------------------------
 def _fmt(x: float | None) -> str:
-    from reports.markdown import fmt_number
+    from reports.text import fmt_number
 
     return fmt_number(x)
 
@@ -211,7 +211,7 @@ _ICONS = {OK: "✅", IMPROVED: "✅", WITHIN_TOL: "✅", WITHIN_CI: "⚠️", NE
 
 def check_markdown(outcome: CheckOutcome) -> str:
     """The verdict and one table row per metric, as Markdown for a CI job summary."""
-    from reports.markdown import TOY_MARK, fmt_interval, markdown_table, md_text, toy_banner_lines
+    from reports.text import TOY_MARK, fmt_interval, markdown_table, md_text, toy_banner_lines
 
     failures = outcome.failures
     verdict = ("**PASS**: no metric regressed beyond its tolerance" if outcome.passed else

@@ -18,16 +18,9 @@ import pandas as pd
 from reports import plots
 from reports.filmstrip import clip_path, filmstrip_data_uri, no_filmstrip
 from reports.leaderboard import leaderboard_metrics
-from reports.markdown import (
-    TOY_BANNER,
-    arrow,
-    attention_cells,
-    fmt_interval,
-    fmt_number,
-    fmt_rank,
-    quality_cost_flat,
-)
+from reports.markdown import attention_cells, quality_cost_flat
 from reports.tables import Run, dimension_table, value_columns
+from reports.text import TOY_BANNER, arrow, fmt_interval, fmt_number, fmt_rank
 from vbench_lite.results import now_iso
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

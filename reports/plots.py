@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from reports.leaderboard import dimension_column
-from reports.markdown import fmt_number
+from reports.quality_cost import plot_quality_vs_cost
+from reports.text import fmt_number
 
 BLUE, GREEN, GREY = "#2563eb", "#16a34a", "#6b7280"
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10,
@@ -225,14 +226,10 @@ def group_chart(groups: dict[str, dict[str, Any]], metric: str, higher_is_better
 
 
 def quality_cost_chart(df: pd.DataFrame) -> str | None:
-    """The reference DiT's quality-vs-cost scatter via ``reference_models.compare_strategies.plot_quality_vs_cost``
-    (written to a temporary PNG and inlined); ``None`` when it cannot be drawn."""
+    """The reference DiT's quality-vs-cost scatter (:func:`reports.quality_cost.plot_quality_vs_cost`), written to a
+    temporary PNG and inlined; ``None`` when the table has nothing to draw."""
     import tempfile
 
-    try:
-        from reference_models.compare_strategies import plot_quality_vs_cost
-    except ImportError:
-        return None
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = plot_quality_vs_cost(df, Path(tmp) / "quality_vs_cost.png")

@@ -68,7 +68,7 @@ def write_comparison_report(run_dirs: Sequence[str | os.PathLike], out_dir: str 
 
     ``attention_csv``: an attention sweep (CSV path, DataFrame or rows) whose plots and table become a section; by
     default ``out_dir/attention/attention.csv`` when it exists;
-    ``quality_cost_df``: a ``reference_models.compare_strategies.quality_cost_table`` frame for the quality-vs-cost
+    ``quality_cost_df``: a ``reports.quality_cost.quality_cost_table`` frame for the quality-vs-cost
     section. Runs that are not comparable raise :class:`VbenchError` unless ``allow_mixed``.
     """
     runs, board = comparison_outputs(run_dirs, leaderboard_df=leaderboard_df, allow_mixed=allow_mixed,

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: The test fixture metric ``brightness`` is not in the product registry: it arrives as a third-party plug-in would,
+#: through the ``vbench_lite.metrics`` entry point of the dist-info in this folder, here and in the subprocesses the
+#: tests start (they inherit PYTHONPATH).
+FIXTURE_PLUGINS = REPO / "tests" / "fixtures" / "plugins"
+sys.path.insert(0, str(FIXTURE_PLUGINS))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIXTURE_PLUGINS), str(REPO),
+                                                        os.environ.get("PYTHONPATH", "")) if p)
 
 
 def shared_dir() -> Path:

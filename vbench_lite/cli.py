@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vbench-lite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"vbench_lite.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"vbench_lite.commands.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"vbench_lite.commands.{name}").register(sub)
     return parser
 
 

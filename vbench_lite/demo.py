@@ -157,21 +157,20 @@ def _reference(out: Path, suite, settings: DemoSettings, metrics: list[str], con
         return None
     stats = ref_dir / "fvd_stats.npz"
     if not stats.exists():
-        from metrics.fvd import FvdPlugin, reference_from_directory, save_reference_stats
+        from metrics.fvd import FrechetVideoDistance
+        from metrics.i3d_features import reference_from_directory
+        from metrics.stats_file import save_reference_stats
 
-        plugin = FvdPlugin()
-        ref = reference_from_directory(ref_dir / "clips", plugin.extractor, plugin.weights_sha256)
+        metric = FrechetVideoDistance()
+        ref = reference_from_directory(ref_dir / "clips", metric.extractor, metric.weights_sha256)
         save_reference_stats(stats, ref)
     console.print(f"reference statistics: {stats}")
     return str(stats)
 
 
 def _dit_generators(outcome: DemoOutcome) -> list[tuple[str, str, dict[str, str]]]:
-    try:
-        from vbench_lite.generators.reference import shipped_checkpoints
-    except ImportError:
-        outcome.notes.append("reference DiT not available in this build; its runs were skipped")
-        return []
+    from reference_models.video_dit_checkpoint import shipped_checkpoints
+
     names = shipped_checkpoints()
     out = []
     for strategy in DIT_STRATEGIES:
@@ -196,17 +195,14 @@ def _generate_and_score(run_dir: Path, gen_name: str, gen_args: dict[str, str], 
     plugins, metric_failures = build_metrics(metrics)
     score(items, plugins, run_dir, suite=suite, generator_desc=generator.describe(), reference=reference,
           settings=ScoreSettings(), failures=gen_failures + failures + metric_failures)
-    try:
-        from reports.run_report import write_run_reports
+    from reports.run_report import write_run_reports
 
-        write_run_reports(run_dir)
-    except ImportError:
-        pass
+    write_run_reports(run_dir)
     return run_dir
 
 
 def _attention(out: Path, settings: DemoSettings, console, outcome) -> Path | None:
-    from metrics.attention_measure import SweepSettings, run_sweep, write_attention_report
+    from vbench_lite.lab.attention_sweep import SweepSettings, run_sweep, write_attention_report
 
     sweep = SweepSettings(frames=settings.attention_frames,  # every strategy of reference_models.attention
                           grids=(settings.attention_grid,), dim=settings.attention_dim, heads=settings.attention_heads,
@@ -223,12 +219,10 @@ def _quality_cost(outcome: DemoOutcome, console):
         return None
     if UNTRAINED_DIT_RUN in outcome.runs:  # drawn at the cost of its config, beside the trained strategies
         dit_runs["untrained"] = outcome.runs[UNTRAINED_DIT_RUN]
-    try:
-        from reference_models.compare_strategies import quality_cost_for_runs
+    from vbench_lite.lab.strategy_cost import quality_cost_for_runs
 
+    try:
         return quality_cost_for_runs(dit_runs)
-    except ImportError as exc:
-        outcome.notes.append(f"quality-vs-cost table unavailable: {exc}")
     except Exception as exc:  # the table is a report section; a failure must not lose the leaderboard
         outcome.notes.append(f"quality-vs-cost table failed: {type(exc).__name__}: {exc}")
         console.print(traceback.format_exc(limit=3))

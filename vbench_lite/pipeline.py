@@ -1,4 +1,4 @@
-"""generate (cached, resumable) -> score (features cached per clip) -> results.
+"""generate (cached, resumable) -> score (features cached per clip, :mod:`vbench_lite.scoring`) -> results.
 
 Resumability: every clip and every per-clip feature file is written atomically and skipped when it already exists,
 so a run killed at any point redoes only the unfinished clips. Feature files remember the sha256 of the video they
@@ -10,12 +10,8 @@ one-line reason in ``results.json`` ``failures`` and in ``per_video.csv``, and e
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import shutil
-import sys
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,45 +24,22 @@ from vbench_lite.distributed import DistContext
 from vbench_lite.generators.base import Generator, as_clip
 from vbench_lite.prompts import Suite, load_suite
 from vbench_lite.registry import METRICS
-from vbench_lite.results import (
-    SCHEMA,
-    atomic_write_bytes,
-    atomic_write_json,
-    atomic_write_text,
-    base_provenance,
-    now_iso,
-    read_json,
-    sha256_file,
+from vbench_lite.results import SCHEMA, atomic_write_json, atomic_write_text, base_provenance, now_iso, read_json
+from vbench_lite.scoring import (
+    Failure,
+    ScoreSettings,
+    VideoItem,
+    collect_videos,
+    extract_all,
+    feature_dir,
+    load_features,
+    one_line,
+    save_features,
 )
-from vbench_lite.types import SCORE_MAX_SIDE, Clip, Prompt, VbenchError, prompt_id_for_text, text_sha256
-from vbench_lite.video_io import find_videos, parse_video_name, read_video, write_video
+from vbench_lite.types import VbenchError
+from vbench_lite.video_io import write_video
 
 RUN_MANIFEST = "run.json"
-
-
-@dataclass
-class VideoItem:
-    """One video to score: its prompt, sample index and file."""
-
-    prompt: Prompt
-    sample: int
-    path: Path
-
-    @property
-    def key(self) -> str:
-        return f"{self.prompt.id}/{self.sample}"
-
-
-@dataclass
-class Failure:
-    path: str
-    error: str
-    prompt_id: str | None = None
-    sample: int | None = None
-    stage: str = "score"  # generate | decode | metric:<name> | match
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass
@@ -97,15 +70,6 @@ def _progress(iterable, total: int, desc: str, enabled: bool = True):
 
     return tqdm(iterable, total=total, desc=desc, unit="clip", disable=None if enabled else True,
                 dynamic_ncols=True, leave=False)
-
-
-def _progress_bar(total: int, desc: str, enabled: bool = True):
-    """One bar on stderr (clips done, clips/s, ETA), advanced as clips finish rather than as they are queued, so
-    that the rate and the ETA are true when clips are extracted in batches. Off when stderr is not a terminal."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="clip", disable=None if enabled else True, file=sys.stderr,
-                dynamic_ncols=True, leave=True)  # left on screen: the final count and rate stay readable
 
 
 # -- generation -------------------------------------------------------------------------------------------------
@@ -182,72 +146,7 @@ def _generation_error(exc: BaseException) -> str:
     return (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
-# -- finding what to score --------------------------------------------------------------------------------------
-def _norm_text(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def collect_videos(root: str | Path, suite: Suite | None) -> tuple[list[VideoItem], list[Failure]]:
-    """Videos under ``root`` matched to prompts.
-
-    ``<prompt_id>/<i>.<ext>`` takes the suite's prompt of that id; an id the suite does not have gives an ad-hoc
-    prompt with no text (scored by metrics that need no text; text metrics fail it, one line per clip). VBench-style
-    ``<prompt text>-<i>.<ext>`` is matched by text (case and spacing ignored) and, when the suite has no such prompt,
-    scored with an ad-hoc prompt of that text whose id is unique for the exact text (``prompt_id_for_text``). A
-    folder name that is not a safe file name is refused for that video only.
-    """
-    root = Path(root)
-    by_text = {_norm_text(p.text): p for p in suite.prompts} if suite else {}
-    by_id = {p.id: p for p in suite.prompts} if suite else {}
-    items: list[VideoItem] = []
-    failures: list[Failure] = []
-    seen: set[tuple[str, int]] = set()
-    for path in find_videos(root):
-        key, sample, style = parse_video_name(path, root)
-        try:
-            prompt = _prompt_for(key, style, by_id, by_text, suite)
-        except VbenchError as exc:
-            failures.append(Failure(str(path), f"{path}: {exc}", None, sample, "match"))
-            continue
-        if (prompt.id, sample) in seen:
-            failures.append(Failure(str(path), f"{path}: a second video for prompt {prompt.id!r} sample {sample}",
-                                    prompt.id, sample, "match"))
-            continue
-        seen.add((prompt.id, sample))
-        items.append(VideoItem(prompt, sample, path))
-    items.sort(key=lambda it: (it.prompt.id, it.sample))
-    return items, failures
-
-
-def _prompt_for(key: str, style: str, by_id: dict[str, Prompt], by_text: dict[str, Prompt],
-                suite: Suite | None) -> Prompt:
-    if style == "id":
-        if key in by_id:
-            return by_id[key]
-        # The folder names a prompt we do not know: its id is all we have, so it carries no text.
-        where = f"suite {suite.name!r}" if suite else "no suite"
-        return Prompt(id=key, text=key, category="unknown",
-                      fields={"matched_by": "folder name", "no_text": True, "not_in": where})
-    prompt = by_text.get(_norm_text(key))
-    if prompt is not None:
-        return prompt
-    return Prompt(id=prompt_id_for_text(key), text=key, category="unknown", fields={"matched_by": "file name"})
-
-
-# -- scoring ----------------------------------------------------------------------------------------------------
-@dataclass
-class ScoreSettings:
-    max_frames: int = 128
-    max_side: int = SCORE_MAX_SIDE  # shared with `fvd-stats`: the decode rule is part of the FVD protocol
-    batch_size: int = 8
-    seed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    def decode(self) -> dict[str, Any]:
-        """How every video is decoded before any metric sees it: part of every feature cache key."""
-        return {"policy": "first", "max_frames": self.max_frames, "max_side": self.max_side}
+# -- scoring (collecting videos and extracting features: vbench_lite.scoring) ------------------------------------
 
 
 def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] | None = None
@@ -262,159 +161,6 @@ def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] |
         except VbenchError as exc:
             failures.append(Failure(name, str(exc), stage=f"metric:{name}"))
     return metrics, failures
-
-
-def feature_dir(out_dir: Path, metric: VideoMetric, settings: ScoreSettings) -> Path:
-    """Where a metric's per-clip features live: keyed by the metric's own key (model, weights, settings) and the
-    decode settings, so a 16-frame run's features are never reused for a 128-frame request. The prompt text of
-    ``uses_text`` metrics is checked per file (see :func:`_load_features`)."""
-    blob = json.dumps({"metric": metric.cache_key(), "decode": settings.decode()}, sort_keys=True)
-    return out_dir / "features" / f"{metric.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
-
-
-def _feature_path(folder: Path, item: VideoItem) -> Path:
-    return folder / item.prompt.id / f"{item.sample}.npz"
-
-
-@dataclass
-class _Cached:
-    features: dict[str, np.ndarray]
-    notes: list[str]
-
-
-def _load_features(path: Path, source_sha: str, text_sha: str | None) -> _Cached | None:
-    """The cached features if they came from this video (and, for text metrics, this prompt text), else None."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data.get("__source_sha256", "")) != source_sha:
-                return None
-            if text_sha is not None and str(data.get("__text_sha256", "")) != text_sha:
-                return None
-            notes = json.loads(str(data["__decode_notes"])) if "__decode_notes" in data.files else []
-            return _Cached({k: data[k] for k in data.files if not k.startswith("__")}, [str(n) for n in notes])
-    except Exception:  # a damaged cache file is recomputed, never trusted
-        return None
-
-
-def _save_features(path: Path, features: dict[str, np.ndarray], source_sha: str, text_sha: str | None,
-                   notes: Sequence[str]) -> None:
-    meta = {"__source_sha256": np.array(source_sha), "__decode_notes": np.array(json.dumps(list(notes)))}
-    if text_sha is not None:
-        meta["__text_sha256"] = np.array(text_sha)
-    buf = io.BytesIO()
-    np.savez(buf, **meta, **{k: np.asarray(v) for k, v in features.items()})
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _text_sha(metric: VideoMetric, prompt: Prompt) -> str | None:
-    return text_sha256(prompt.text) if metric.uses_text else None
-
-
-def _no_text_error(item: VideoItem, metric: VideoMetric) -> str:
-    return (f"{item.path}: {metric.name} needs the prompt text, and folder {item.prompt.id!r} names no prompt of "
-            f"{item.prompt.fields.get('not_in', 'the suite')} (give --suite a file with this id, or name the file "
-            "'<prompt text>-<i>.<ext>')")
-
-
-def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Path, settings: ScoreSettings, *,
-                progress: bool = True
-                ) -> tuple[dict[str, dict[str, dict[str, np.ndarray]]], list[Failure], dict[str, list[str]]]:
-    """Per-clip features of every metric, from the cache where possible.
-
-    Returns ``({metric: {item.key: features}}, failures, {item.key: decode notes})``.
-    """
-    features: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
-    failures: list[Failure] = []
-    notes: dict[str, list[str]] = {}
-    folders = {m.name: feature_dir(out_dir, m, settings) for m in metrics}
-    batch: list[tuple[VideoItem, str, list[VideoMetric]]] = []
-    bar = _progress_bar(len(items), "score", progress)
-
-    def flush() -> None:
-        if not batch:
-            return
-        clips: dict[str, Clip] = {}
-        for item, _sha, _todo in batch:
-            try:
-                clips[item.key] = read_video(item.path, policy="first", num_frames=settings.max_frames,
-                                             max_side=settings.max_side)
-                notes[item.key] = list(clips[item.key].notes)
-            except VbenchError as exc:
-                failures.append(Failure(str(item.path), str(exc), item.prompt.id, item.sample, "decode"))
-        for metric in metrics:
-            todo = [(item, sha) for item, sha, need in batch if metric in need and item.key in clips]
-            if todo:
-                _extract_batch(metric, todo, clips, folders[metric.name], features, failures, notes)
-        bar.update(len(batch))
-        batch.clear()
-
-    for item in items:
-        try:
-            sha = sha256_file(item.path) if item.path.is_file() else _folder_sha(item.path)
-        except OSError as exc:
-            failures.append(Failure(str(item.path), f"{item.path}: cannot read ({exc})", item.prompt.id,
-                                    item.sample, "decode"))
-            bar.update(1)
-            continue
-        need = []
-        for metric in metrics:
-            if metric.uses_text and not item.prompt.has_text:
-                failures.append(Failure(str(item.path), _no_text_error(item, metric), item.prompt.id, item.sample,
-                                        f"metric:{metric.name}"))
-                continue
-            cached = _load_features(_feature_path(folders[metric.name], item), sha, _text_sha(metric, item.prompt))
-            if cached is None:
-                need.append(metric)
-            else:
-                features[metric.name][item.key] = cached.features
-                notes.setdefault(item.key, cached.notes)
-        if need:
-            batch.append((item, sha, need))
-        else:
-            bar.update(1)
-        if len(batch) >= settings.batch_size:
-            flush()
-    flush()
-    bar.close()
-    return features, failures, notes
-
-
-def _extract_batch(metric: VideoMetric, todo: list[tuple[VideoItem, str]], clips: dict[str, Clip], folder: Path,
-                   features: dict[str, dict[str, dict[str, np.ndarray]]], failures: list[Failure],
-                   notes: dict[str, list[str]]) -> None:
-    """``metric``'s features of the decoded clips in ``todo``, saved to the cache and added to ``features``."""
-    try:
-        outs = metric.extract([clips[it.key] for it, _ in todo], [it.prompt for it, _ in todo])
-        pairs = list(zip(todo, outs))
-    except Exception:
-        # One bad clip must not fail the batch: retry one at a time to find it.
-        pairs = []
-        for it, sha in todo:
-            try:
-                pairs.append(((it, sha), metric.extract([clips[it.key]], [it.prompt])[0]))
-            except Exception as exc:
-                failures.append(Failure(str(it.path), f"{it.path}: {metric.name}: {_one_line(exc)}",
-                                        it.prompt.id, it.sample, f"metric:{metric.name}"))
-    for (it, sha), feats in pairs:
-        _save_features(_feature_path(folder, it), feats, sha, _text_sha(metric, it.prompt), notes.get(it.key, []))
-        features[metric.name][it.key] = feats
-
-
-def _one_line(exc: BaseException) -> str:
-    """A user-facing line for an exception: a VbenchError's message, else the type name and the message."""
-    text = str(exc) if isinstance(exc, VbenchError) else f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split()) or type(exc).__name__
-
-
-def _folder_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(path.iterdir()):
-        if f.is_file():
-            h.update(f.name.encode())
-            h.update(sha256_file(f).encode())
-    return h.hexdigest()
 
 
 def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Path, *,
@@ -465,10 +211,10 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
         try:
             results = metric.aggregate(records, reference=reference, seed=settings.seed)
         except VbenchError as exc:  # a bad reference file...: its message names the file
-            failures.append(Failure(reference or metric.name, _one_line(exc), stage=f"metric:{metric.name}"))
+            failures.append(Failure(reference or metric.name, one_line(exc), stage=f"metric:{metric.name}"))
             results = {}
         except Exception as exc:  # a metric's bug fails only its rows: results.json is still written
-            failures.append(Failure(metric.name, f"{metric.name}: aggregate failed: {_one_line(exc)}",
+            failures.append(Failure(metric.name, f"{metric.name}: aggregate failed: {one_line(exc)}",
                                     stage=f"metric:{metric.name}"))
             results = {}
         for out_name, res in results.items():
@@ -572,6 +318,7 @@ def parse_metric_args(values: Sequence[str] | None) -> dict[str, dict[str, str]]
 
 __all__ = [
     "Failure", "GenerationSettings", "ScoreSettings", "VideoItem", "build_metrics", "clip_path", "collect_videos",
-    "extract_all", "feature_dir", "generate", "load_run_manifest", "parse_metric_args", "resolve_suite", "score",
+    "extract_all", "feature_dir", "generate", "load_features", "load_run_manifest", "parse_metric_args",
+    "resolve_suite", "save_features", "score",
 ]
 

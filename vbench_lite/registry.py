@@ -1,11 +1,17 @@
-"""A tiny registry: decorators for code that is imported anyway, lazy ``"module:attr"`` entries for the rest.
+"""A tiny registry of metrics and generators: built-in entries, decorators, and third-party entry points.
 
-Lazy entries keep ``import vbench_lite`` cheap: torch-heavy adapters and metrics are imported only when used.
+Built-in entries are lazy ``"module:attr"`` strings, so ``import vbench_lite`` (and ``vbench-lite --help``) stays
+cheap: torch-heavy adapters and metrics are imported only when used. Third-party packages add metrics and
+generators without forking by declaring entry points in the groups ``vbench_lite.metrics`` and
+``vbench_lite.generators`` (``[project.entry-points."vbench_lite.metrics"] mymetric = "mypkg.metric:MyMetric"``);
+they are read once, at the first lookup or listing. A name is registered once: a second registration of it, by
+us or by a plug-in, is refused with one line naming both.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from collections.abc import Callable
 from typing import Any
 
@@ -13,24 +19,45 @@ from vbench_lite.types import VbenchError
 
 
 class Registry:
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, group: str | None = None) -> None:
         self.kind = kind
+        #: The entry-point group third-party packages register into (read lazily, once).
+        self.group = group
         self._entries: dict[str, Any] = {}
+        self._where: dict[str, str] = {}
+        self._plugins_loaded = group is None
+
+    def _add(self, name: str, entry: Any, where: str) -> None:
+        if name in self._entries:
+            raise VbenchError(f"{self.kind} {name!r} is registered twice: by {self._where[name]} and by {where}")
+        self._entries[name] = entry
+        self._where[name] = where
 
     def register(self, name: str) -> Callable[[Any], Any]:
+        """Decorator: ``@METRICS.register("mine")`` on a class (refused when ``name`` is taken)."""
         def decorator(obj: Any) -> Any:
-            self._entries[name] = obj
+            self._add(name, obj, f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', obj)}")
             return obj
 
         return decorator
 
     def register_lazy(self, name: str, target: str) -> None:
-        """Register ``"package.module:attr"``, imported on first :meth:`get`."""
+        """Register ``"package.module:attr"``, imported on first :meth:`get` (refused when ``name`` is taken)."""
         if ":" not in target:
             raise ValueError(f"lazy {self.kind} entry must look like 'module:attr', got {target!r}")
-        self._entries.setdefault(name, target)
+        self._add(name, target, target)
+
+    def _load_plugins(self) -> None:
+        """Entries of the installed packages' entry points (``importlib.metadata``), added once."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for ep in importlib.metadata.entry_points(group=self.group):
+            dist = getattr(getattr(ep, "dist", None), "name", None)
+            self._add(ep.name, ep.value, f"entry point {ep.value!r}" + (f" of {dist}" if dist else ""))
 
     def get(self, name: str) -> Any:
+        self._load_plugins()
         if name not in self._entries:
             # A user may name any importable "module:attr" directly.
             if ":" in name:
@@ -44,9 +71,11 @@ class Registry:
         return entry
 
     def names(self) -> list[str]:
+        self._load_plugins()
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
+        self._load_plugins()
         return name in self._entries
 
 
@@ -65,8 +94,8 @@ def load_object(target: str) -> Any:
     return obj
 
 
-GENERATORS = Registry("generator")
-METRICS = Registry("metric")
+GENERATORS = Registry("generator", group="vbench_lite.generators")
+METRICS = Registry("metric", group="vbench_lite.metrics")
 
 register_generator = GENERATORS.register
 register_metric = METRICS.register
@@ -82,9 +111,8 @@ for _name, _target in {
     GENERATORS.register_lazy(_name, _target)
 
 for _name, _target in {
-    "brightness": "metrics.brightness:BrightnessMetric",
-    "clip": "metrics.clip_similarity:ClipSimilarityPlugin",
-    "fvd": "metrics.fvd:FvdPlugin",
-    "temporal": "metrics.temporal:TemporalPlugin",
+    "clip": "metrics.clip_similarity:ClipSimilarity",
+    "fvd": "metrics.fvd:FrechetVideoDistance",
+    "temporal": "metrics.temporal:TemporalConsistency",
 }.items():
     METRICS.register_lazy(_name, _target)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
+import typing
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,3 +146,90 @@ class Prompt:
     def from_dict(cls, data: dict[str, Any]) -> Prompt:
         return cls(id=data["id"], text=data["text"], category=data.get("category", "uncategorized"),
                    dimensions=list(data.get("dimensions", [])), fields=dict(data.get("fields", {})))
+
+
+# -- typed settings ----------------------------------------------------------------------------------------------
+_TRUE_WORDS = ("1", "true", "yes", "on")
+_FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def parse_settings(owner: str, cls: type, values: Mapping[str, Any], *, aliases: Mapping[str, str] | None = None,
+                   base: Any = None) -> Any:
+    """Build the frozen settings dataclass ``cls`` from ``values`` (CLI strings or typed values), the one place where
+    ``--metric-args`` text becomes typed settings.
+
+    Each value is converted to its field's declared type (``bool``, ``int``, ``float``, ``str``, ``X | None`` and
+    ``Literal[...]`` choices); a nested settings dataclass is reached through ``aliases`` (``{"flow_method":
+    "flow.method"}``). ``base`` is an instance to start from (default: ``cls()``'s defaults). Every problem is one
+    :class:`VbenchError` line in one style: ``"fvd: num_frames must be an integer, got 'x'"``.
+    """
+    import difflib
+
+    aliases = dict(aliases or {})
+    hints = typing.get_type_hints(cls)
+    known = sorted({*(f.name for f in dataclasses.fields(cls) if not dataclasses.is_dataclass(hints[f.name])),
+                    *aliases})
+    unknown = sorted(k for k in values if k not in known)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise VbenchError(f"{owner}: unknown settings {unknown} ({hint}known: {', '.join(known) or 'none'})")
+    nested: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, raw in values.items():
+        path = aliases.get(key, key)
+        head, dot, leaf = path.partition(".")
+        target = _field_type(cls, head) if dot else None
+        kind = _field_type(target, leaf) if dot else _field_type(cls, head)
+        value = convert_setting(owner, key, raw, kind)
+        if dot:
+            nested.setdefault(head, {})[leaf] = value
+        else:
+            top[head] = value
+    start = base if base is not None else None
+    for head, changes in nested.items():
+        inner = getattr(start, head) if start is not None else None
+        top[head] = dataclasses.replace(inner, **changes) if inner is not None else _field_type(cls, head)(**changes)
+    try:
+        return dataclasses.replace(start, **top) if start is not None else cls(**top)
+    except TypeError as exc:
+        raise VbenchError(f"{owner}: {exc}") from None
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def convert_setting(owner: str, name: str, raw: Any, kind: Any) -> Any:
+    """``raw`` (a CLI string or a typed value) as ``kind``, or ``"owner: name must be ..., got 'raw'"``."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("", "none")):
+            return None
+        return convert_setting(owner, name, raw, inner[0] if len(inner) == 1 else str)
+    if origin is typing.Literal:
+        text = raw if not isinstance(raw, str) else raw.strip()
+        if text not in args:
+            raise VbenchError(f"{owner}: {name} must be one of {', '.join(map(str, args))}, got {raw!r}")
+        return text
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text not in _TRUE_WORDS + _FALSE_WORDS:
+            raise VbenchError(f"{owner}: {name} must be true or false, got {raw!r}")
+        return text in _TRUE_WORDS
+    if kind is int:
+        if isinstance(raw, float) and not raw.is_integer():
+            raise VbenchError(f"{owner}: {name} must be an integer, got {raw!r}")
+        try:
+            return int(raw.strip() if isinstance(raw, str) else raw)
+        except (TypeError, ValueError):
+            raise VbenchError(f"{owner}: {name} must be an integer, got {raw!r}") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise VbenchError(f"{owner}: {name} must be a number, got {raw!r}") from None
+    return raw if kind is Any else str(raw)

@@ -24,11 +24,18 @@ def bootstrap_mean_ci95(values: Sequence[float], n_boot: int = 1000, seed: int =
     return float(lo), float(hi)
 
 
+def finite_mean(values: Sequence[float]) -> float:
+    """Mean of the finite values (NaN and None left out); NaN when there is none. The one definition of a
+    metric's overall value, shared by ``compute()`` and :func:`summarize`."""
+    x = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(x)) if x else float("nan")
+
+
 def summarize(values: Sequence[float], n_boot: int = 1000, seed: int = 0) -> dict:
     """``{"value", "ci95", "n"}`` of finite values (NaN and None are left out and not counted)."""
     x = [float(v) for v in values if v is not None and np.isfinite(v)]
     return {
-        "value": float(np.mean(x)) if x else float("nan"),
+        "value": finite_mean(x),
         "ci95": bootstrap_mean_ci95(x, n_boot=n_boot, seed=seed),
         "n": len(x),
     }

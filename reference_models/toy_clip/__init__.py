@@ -4,13 +4,13 @@ It is an ordinary open_clip architecture (``vbench-toy-clip.json``, the schema o
 registered with :func:`open_clip.add_model_config`, so it loads through the same
 ``open_clip.create_model_and_transforms(name, pretrained=<file>)`` path as ``ViT-B-32``. The weights are an fp16
 safetensors file next to the config; ``MODEL_CARD.md`` says how they were trained and how well they retrieve.
-Retrain with ``python -m reference_models.toy_clip.train``.
+Retrain with ``python -m vbench_lite.lab.train_toy_clip``; load it with ``metrics.clip_model.load_clip()`` (the
+default model) or through open_clip after :func:`register_config`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 MODEL_NAME = "vbench-toy-clip"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -27,12 +27,3 @@ def register_config() -> str:
         open_clip.add_model_config(CONFIG_PATH)
     return MODEL_NAME
 
-
-def load_offline_clip(*, device: str = "cpu", weights: str | Path | None = None) -> Any:
-    """The default CLIP of vbench-lite: the toy model with its shipped weights (or ``weights``), eval mode.
-
-    Returns a :class:`metrics.clip_similarity.LoadedClip` (model, tokenizer, preprocessing, weights sha256).
-    """
-    from metrics.clip_similarity import load_clip
-
-    return load_clip(MODEL_NAME, str(weights or WEIGHTS_PATH), device=device)

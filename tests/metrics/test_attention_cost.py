@@ -1,4 +1,5 @@
-"""Tests of metrics/attention_cost.py: the analytic numbers equal FlopCounterMode exactly, pairs equal a loop over
+"""Tests of metrics/attention_cost.py and the model table (vbench_lite/lab/model_costs.py): the analytic numbers
+equal FlopCounterMode exactly, pairs equal a loop over
 token pairs, the seed arithmetic prints exactly, and whole-model costs equal closed forms and a counted tiny model."""
 
 from __future__ import annotations
@@ -18,21 +19,19 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from metrics.attention_cost import (
-    MODELS_FILE,
     STRATEGIES,
     attention_plan,
     block_plan,
     core_plan,
-    load_model_configs,
-    model_cost,
-    model_table,
     pair_count,
-    sig3,
     token_count,
 )
 from metrics.flop_counter import SDPA_CPU_OP, count_flops, register_sdpa_cpu_flop_formula, stock_counts_sdpa_on_cpu
 from reference_models.attention import AttentionBlock, build_attention, window_size
+from reference_models.video_dit import build_model, condition_fields
+from reports.attention_report import sig3
 from vbench_lite.cli import main
+from vbench_lite.lab.model_costs import MODELS_FILE, load_model_configs, model_cost, model_table
 from vbench_lite.types import VbenchError
 
 # (T, H, W, dim, heads, window)
@@ -248,15 +247,11 @@ def test_timesformer_equals_its_closed_form():
 
 @pytest.mark.parametrize("strategy", ["full", "spatial", "temporal", "divided", "window"])
 def test_vdit_rows_equal_a_counted_reference_dit(strategy):
-    """The table's VDiT-T rows against FlopCounterMode on reference_models/video_dit.py itself (when present)."""
-    video_dit = pytest.importorskip("reference_models.video_dit")
-    try:
-        model = video_dit.build_model("VDiT-T", strategy=strategy).eval()
-    except (KeyError, ValueError, OSError) as exc:
-        pytest.skip(f"VDiT-T is not available: {exc}")
+    """The table's VDiT-T rows against FlopCounterMode on reference_models/video_dit.py itself."""
+    model = build_model("VDiT-T", strategy=strategy).eval()
     c = model.config
     x, t = torch.randn(1, c.channels, c.frames, *c.size), torch.rand(1)
-    cond = torch.zeros(1, len(video_dit.condition_fields(c)), dtype=torch.long)
+    cond = torch.zeros(1, len(condition_fields(c)), dtype=torch.long)
     assert count_flops(model, x, t, cond).total == model_cost(load_model_configs()[f"vdit-t-{strategy}"]).total_flops
 
 

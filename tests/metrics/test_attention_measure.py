@@ -1,4 +1,5 @@
-"""Tests of metrics/attention_measure.py and the ``vbench-lite attention`` sweep: fits, timing plumbing, peak memory
+"""Tests of the attention lab (vbench_lite/lab/attention_measure.py, attention_sweep.py) and the
+``vbench-lite attention`` sweep: fits, timing plumbing, peak memory
 against the analytic score-matrix bytes, OOM and memory-cap rows, reports. Speed goals live in benchmarks/."""
 
 from __future__ import annotations
@@ -10,20 +11,19 @@ import pandas as pd
 import pytest
 import torch
 
-import metrics.attention_measure as am
+import vbench_lite.lab.attention_sweep as am
 from metrics.attention_cost import attention_plan
-from metrics.attention_measure import (
+from reference_models.attention import build_attention
+from vbench_lite.cli import main
+from vbench_lite.lab.attention_measure import measure_peak_memory, time_callable
+from vbench_lite.lab.attention_sweep import (
     SweepSettings,
     fit_overhead,
     fit_scaling_exponent,
-    measure_peak_memory,
     run_sweep,
     scaling_fits,
-    time_callable,
     write_attention_report,
 )
-from reference_models.attention import build_attention
-from vbench_lite.cli import main
 
 SMALL = {"strategies": ("full", "temporal", "window"), "frames": (2, 4), "grids": ((4, 4),), "dim": 32, "heads": 4,
          "window": (2, 2, 2), "min_run_time": 0.002, "max_run_time": 0.02, "matmul_sizes": (64,)}

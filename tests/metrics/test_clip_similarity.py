@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from metrics.clip_similarity import (
+from metrics.clip_model import (
     ClipEncoder,
-    ClipSimilarityPlugin,
-    ClipTextVideoSimilarity,
     frames_to_pixels,
     load_clip,
 )
+from metrics.clip_similarity import ClipSimilarity
 from metrics.functional.clip_score import (
     clip_score,
     cosine_matrix,
@@ -73,28 +72,29 @@ def test_per_video_scores_equal_a_hand_loop():
 
 
 # -- streaming metric -------------------------------------------------------------------------------------------
-def test_streaming_metric_equals_hand_mean_and_merges_exactly():
+def test_streaming_metric_equals_hand_mean_and_merges_exactly(toy):
     gen = torch.Generator().manual_seed(3)
     videos = [torch.randn(k, 8, generator=gen) for k in (3, 5, 4, 2)]  # ragged frame counts
     texts = torch.randn(4, 8, generator=gen)
-    whole = ClipTextVideoSimilarity()
-    whole.update(videos, texts)
     per_video = [video_text_scores(frame_text_cosines(v.double(), t.double())) for v, t in zip(videos, texts)]
+    features = [{k: np.float64(v.item()) for k, v in scores.items()} for scores in per_video]
+    whole = ClipSimilarity()
+    whole.update(features)
     got = whole.compute()
     assert got["clip_similarity"].item() == pytest.approx(np.mean([s["clip_similarity"] for s in per_video]))
     assert got["clipscore"].item() == pytest.approx(np.mean([s["clipscore"] for s in per_video]))
-    shard_a, shard_b = ClipTextVideoSimilarity(), ClipTextVideoSimilarity()
-    shard_a.update(videos[:1], texts[:1])
-    shard_b.update(videos[1:], texts[1:])
+    shard_a, shard_b = ClipSimilarity(), ClipSimilarity()
+    shard_a.update(features[:1])
+    shard_b.update(features[1:])
     shard_a.merge_state(shard_b)
     merged = shard_a.compute()
     assert merged["clip_similarity"].item() == pytest.approx(got["clip_similarity"].item(), abs=1e-12)
     assert merged["clipscore"].item() == pytest.approx(got["clipscore"].item(), abs=1e-12)
-    assert shard_a.n_videos.item() == 4
+    assert len(shard_a.values("clip_similarity")) == 4
     with pytest.warns(UserWarning, match="before the ``update``"):
-        assert math.isnan(ClipTextVideoSimilarity().compute()["clip_similarity"].item())
+        assert math.isnan(ClipSimilarity().compute()["clip_similarity"].item())
     with pytest.raises(ValueError):
-        whole.update(videos, texts[:2])
+        whole.update_clips([np.zeros((4, 16, 16, 3), np.uint8)] * 2, [Prompt(id="p", text="a circle")])
 
 
 # -- frames -> pixels --------------------------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def test_bfloat16_encoder_leaves_the_loaded_model_in_float32(toy):
 def test_single_frame_clip_has_no_consistency(toy):
     prompt = _suite_subset(1)
     clip = Clip(_render(prompt)[0].frames[:1])
-    (feats,) = ClipSimilarityPlugin(frames=8).extract([clip], prompt)
+    (feats,) = ClipSimilarity(frames=8).extract([clip], prompt)
     assert feats["frame_cosines"].shape == (1,) and np.isfinite(feats["clip_similarity"])
     assert math.isnan(float(feats["clip_consistency"]))
 
@@ -230,19 +230,19 @@ def test_text_embeddings_are_cached_per_prompt(toy):
 
 
 def test_plugin_accepts_cli_strings_and_records_settings(toy):
-    plugin = ClipSimilarityPlugin(frames="4", policy="middle", batch_size="16", dtype="float32", device="cpu")
+    plugin = ClipSimilarity(frames="4", policy="middle", batch_size="16", dtype="float32", device="cpu")
     settings = plugin.settings()
     assert settings["model"] == MODEL_NAME and settings["pretrained"] == WEIGHTS_PATH.name
     assert (settings["frames"], settings["policy"], settings["dtype"], settings["image_size"]) == (4, "middle",
                                                                                                  "float32", 64)
     sha = plugin.provenance()[f"clip:{MODEL_NAME}:weights_sha256"]
     assert sha == hashlib.sha256(WEIGHTS_PATH.read_bytes()).hexdigest()
-    assert plugin.cache_key() != ClipSimilarityPlugin(frames="4", policy="uniform").cache_key()
+    assert plugin.cache_key() != ClipSimilarity(frames="4", policy="uniform").cache_key()
     for bad, match in [({"dtype": "float8"}, "dtype"), ({"policy": "random"}, "sampling policy"),
                        ({"frames": "zero"}, "frames must be an integer"), ({"colour": "red"}, "unknown settings"),
                        ({"policy": "fps"}, "needs fps"), ({"allow_download": "maybe"}, "true or false")]:
         with pytest.raises(VbenchError, match=match):
-            ClipSimilarityPlugin(**bad)
+            ClipSimilarity(**bad)
 
 
 def test_plugin_features_match_the_functional_core(toy):
@@ -250,7 +250,7 @@ def test_plugin_features_match_the_functional_core(toy):
     clips = _render(prompts)
     clips[1] = Clip(clips[1].frames[:5], fps=8.0)  # fewer frames than k: every frame once, no repeats
     clips[2] = _render([prompts[2]], size=(48, 80))[0]  # another size in the same batch
-    plugin = ClipSimilarityPlugin(frames=8)
+    plugin = ClipSimilarity(frames=8)
     feats = plugin.extract(clips, prompts)
     assert [len(f["frame_cosines"]) for f in feats] == [8, 5, 8, 8]
     assert feats[0]["frame_indices"].tolist() == sample_indices(16, "uniform", 8).tolist()
@@ -270,16 +270,15 @@ def test_plugin_features_match_the_functional_core(toy):
         assert float(f["clip_consistency"]) == pytest.approx(want, abs=1e-6)
         assert plugin.per_video(f) == {k: float(f[k]) for k in ("clip_similarity", "clipscore", "clip_consistency")}
     # The streaming metric agrees with the plug-in's per-video values.
-    metric = ClipTextVideoSimilarity()
-    metric.update([torch.from_numpy(f["frame_embeddings"].astype(np.float32)) for f in feats],
-                  encoder.encode_texts([p.text for p in prompts]))
+    metric = ClipSimilarity(frames=8)
+    metric.update(feats)
     assert metric.compute()["clip_similarity"].item() == pytest.approx(
         np.mean([f["clip_similarity"] for f in feats]), abs=1e-3)  # features are stored in fp16
 
 
 def test_known_answer_wrong_color_and_noise_lower_similarity(toy):
     prompts = _suite_subset(16)
-    plugin = ClipSimilarityPlugin(frames=8)
+    plugin = ClipSimilarity(frames=8)
     scores = {}
     for defect in ("none", "wrong_color", "noise"):
         feats = plugin.extract(_render(prompts, defect), prompts)
@@ -294,8 +293,8 @@ def test_known_answer_wrong_color_and_noise_lower_similarity(toy):
 def test_results_are_identical_across_two_runs(toy):
     prompts = _suite_subset(3)
     clips = _render(prompts)
-    first = ClipSimilarityPlugin(frames=6).extract(clips, prompts)
-    second = ClipSimilarityPlugin(frames=6).extract(clips, prompts)
+    first = ClipSimilarity(frames=6).extract(clips, prompts)
+    second = ClipSimilarity(frames=6).extract(clips, prompts)
     for a, b in zip(first, second):
         assert a.keys() == b.keys()
         for key in a:
@@ -305,12 +304,12 @@ def test_results_are_identical_across_two_runs(toy):
 def test_bfloat16_scores_match_float32(toy):
     prompts = _suite_subset(8)
     clips = _render(prompts)
-    fp32 = ClipSimilarityPlugin(frames=8, dtype="float32").extract(clips, prompts)
-    bf16_plugin = ClipSimilarityPlugin(frames=8, dtype="bfloat16")
+    fp32 = ClipSimilarity(frames=8, dtype="float32").extract(clips, prompts)
+    bf16_plugin = ClipSimilarity(frames=8, dtype="bfloat16")
     bf16 = bf16_plugin.extract(clips, prompts)
     assert bf16_plugin.settings()["dtype"] == "bfloat16"
     assert bf16_plugin.settings()["cpu_native_bf16"] == cpu_native_bf16()  # which bfloat16 path ran is on record
-    assert "cpu_native_bf16" not in ClipSimilarityPlugin(frames=8).settings()  # float32 caches stay portable
+    assert "cpu_native_bf16" not in ClipSimilarity(frames=8).settings()  # float32 caches stay portable
     # The 0.015 bound holds on both paths: measured with native AVX-512 BF16 and with oneDNN held to AVX-512 without
     # BF16 (ONEDNN_MAX_CPU_ISA=AVX512_CORE), the emulated path of issue 12's CI machine.
     for a, b in zip(fp32, bf16):
@@ -320,7 +319,7 @@ def test_bfloat16_scores_match_float32(toy):
 
 def test_plugin_aggregates_with_settings(toy):
     prompts = _suite_subset(4)
-    plugin = ClipSimilarityPlugin(frames=4)
+    plugin = ClipSimilarity(frames=4)
     from metrics.base import ClipRecord
 
     feats = plugin.extract(_render(prompts), prompts)
@@ -338,7 +337,7 @@ def test_toy_model_numbers_say_so_and_foreign_videos_are_flagged(toy):
     from metrics.clip_similarity import REAL_CLIP_HINT, TOY_DESCRIPTION, TOY_NOTE
 
     prompts = _suite_subset(3)
-    plugin = ClipSimilarityPlugin(frames=2)
+    plugin = ClipSimilarity(frames=2)
     feats = plugin.extract(_render(prompts), prompts)
     records = [ClipRecord(p, 0, f, plugin.per_video(f)) for p, f in zip(prompts, feats)]
     results = plugin.aggregate(records)
@@ -361,7 +360,7 @@ def test_real_clip_numbers_are_not_labelled_toy(tmp_path):
     net = open_clip.create_model("ViT-B-32")  # random weights of the real architecture, saved as a local file
     path = tmp_path / "vit-b-32.pt"
     torch.save(net.state_dict(), path)
-    plugin = ClipSimilarityPlugin(model="ViT-B-32", pretrained=str(path), frames=2)
+    plugin = ClipSimilarity(model="ViT-B-32", pretrained=str(path), frames=2)
     prompts = _suite_subset(2)
     feats = plugin.extract(_render(prompts), prompts)
     results = plugin.aggregate([ClipRecord(p, 0, f, plugin.per_video(f)) for p, f in zip(prompts, feats)])

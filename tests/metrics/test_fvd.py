@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 from metrics.base import ClipRecord
+from metrics.feature_statistics import FeatureStatistics, fvd_from_statistics, small_sample_notes
 from metrics.functional.frechet import frechet_distance, frechet_distance_from_features, gaussian_statistics
 from metrics.functional.kernel_distance import (
     _kernel_sum,
@@ -26,23 +27,11 @@ from metrics.functional.kernel_distance import (
     mmd2_unbiased,
     polynomial_kernel,
 )
-from metrics.fvd import (
-    KVD_SIGN_NOTE,
-    FeatureStatistics,
-    FrechetVideoDistance,
-    FvdPlugin,
-    FvdProtocol,
-    I3dFeatureExtractor,
-    ReferenceStats,
-    check_compatible,
-    fvd_from_statistics,
-    load_reference_stats,
-    preprocess_clip,
-    save_reference_stats,
-    select_frames,
-    small_sample_notes,
-)
+from metrics.fvd import KVD_SIGN_NOTE, FrechetVideoDistance
+from metrics.fvd_protocol import FvdProtocol, preprocess_clip, select_frames
 from metrics.hardware import cpu_native_bf16
+from metrics.i3d_features import I3dFeatureExtractor
+from metrics.stats_file import ReferenceStats, check_compatible, load_reference_stats, save_reference_stats
 from tests.conftest import real_clip_paths
 from tests.reference_models.test_i3d import i3d_weights, random_model  # noqa: F401  (i3d_weights is a fixture)
 from vbench_lite.cli import main as cli_main
@@ -155,45 +144,45 @@ def test_two_shards_merge_to_the_one_shot_statistics():
     assert fvd_from_statistics(merged, ref) == pytest.approx(fvd_from_statistics(one, ref), rel=1e-12)
 
 
-def test_streaming_metric_update_forms_and_merge():
+def test_streaming_metric_update_forms_and_merge(random_weights):
     rng = np.random.default_rng(4)
     real, fake = rng.normal(size=(500, 400)), rng.normal(size=(450, 400)) + 0.2
     expected = frechet_distance_from_features(fake, real)
+    reference = ReferenceStats(FeatureStatistics.from_features(real), FvdProtocol().describe(), "0" * 64, "float32")
 
-    a = FrechetVideoDistance()
-    a.update(real=torch.from_numpy(real), fake=torch.from_numpy(fake))
-    assert a.compute().item() == pytest.approx(expected, rel=1e-9)
+    a = FrechetVideoDistance(weights=str(random_weights))
+    a.set_reference(reference)
+    a.update([{"i3d": row} for row in fake])
+    assert a.compute()["fvd"].item() == pytest.approx(expected, rel=1e-9)
 
-    b = FrechetVideoDistance()
-    b.update(torch.from_numpy(real[:250]), real=True)
-    b.update(torch.from_numpy(fake[:200]), real=False)
-    shard = FrechetVideoDistance()  # another process's share, merged with sum reduction
-    shard.update(torch.from_numpy(real[250:]), real=True)
-    shard.update(torch.from_numpy(fake[200:]), real=False)
+    b = FrechetVideoDistance(weights=str(random_weights))
+    b.set_reference(reference)
+    b.update([{"i3d": row} for row in fake[:200]])
+    shard = FrechetVideoDistance(weights=str(random_weights))  # another process's share, merged with sum reduction
+    shard.update([{"i3d": row} for row in fake[200:]])
     b.merge_state(shard)
-    for name in ("real_sum", "real_outer", "fake_sum", "fake_outer", "real_n", "fake_n"):
+    for name in ("generated_sum", "generated_outer", "generated_n"):
         one_shot = getattr(a, name)  # entries near 0 (cancelling sums) are compared at the state's scale
         torch.testing.assert_close(getattr(b, name), one_shot, rtol=1e-12, atol=1e-12 * one_shot.abs().max().item())
-    assert b.compute().dtype == torch.float64
-    assert b.compute().item() == pytest.approx(a.compute().item(), rel=1e-12)
+    assert b.compute()["fvd"].dtype == torch.float64
+    assert b.compute()["fvd"].item() == pytest.approx(a.compute()["fvd"].item(), rel=1e-12)
 
     with pytest.raises(ValueError, match=r"\(N, 400\)"):
-        a.update(real=torch.zeros(3, 7))
-    with pytest.raises(ValueError, match="feature_extractor"):
-        a.update(torch.zeros(1, 3, 9, 8, 8), real=True)
-    with pytest.raises(ValueError, match="real=True or real=False"):
-        a.update(torch.zeros(2, 400))
+        a.update([{"i3d": np.zeros(7)}])
+    with pytest.raises(VbenchError, match="set_reference"), pytest.warns(UserWarning, match="before the ``update``"):
+        FrechetVideoDistance(weights=str(random_weights)).compute()
 
 
-def test_streaming_metric_runs_an_extractor_on_videos():
-    weights = torch.randn(3, 400, dtype=torch.float64)
-    metric = FrechetVideoDistance(feature_extractor=lambda v: v.mean(dim=(2, 3, 4)) @ weights)
-    videos = torch.rand(6, 3, 9, 8, 8, dtype=torch.float64)
-    metric.update(videos, real=True)
-    metric.update(videos, real=False)
-    assert metric.real_n.item() == 6
-    torch.testing.assert_close(metric.real_sum, (videos.mean(dim=(2, 3, 4)) @ weights).sum(dim=0))
-    assert abs(metric.compute().item()) < 1e-8
+def test_streaming_metric_runs_an_extractor_on_videos(random_weights):
+    metric = FrechetVideoDistance(weights=str(random_weights), **SMALL)
+    clips = [moving_square_clip(s) for s in range(6)]
+    feats = np.stack([f["i3d"] for f in metric.extract(clips, [Prompt(id="p", text="x")] * 6)]).astype(np.float64)
+    metric.set_reference(ReferenceStats(FeatureStatistics.from_features(feats), metric.protocol.describe(),
+                                        metric.weights_sha256, "float32"))
+    metric.update_clips(clips)
+    assert metric.generated_n.item() == 6
+    torch.testing.assert_close(metric.generated_sum, torch.from_numpy(feats.sum(axis=0)))
+    assert abs(metric.compute()["fvd"].item()) < 1e-8 * max(1.0, float(np.trace(np.cov(feats.T))))
 
 
 def test_small_sets_warn_and_note():
@@ -409,7 +398,7 @@ def moving_square_clip(seed: int, num_frames: int = 12, size: int = 48, speed: f
     return Clip(frames, fps=8.0, source=f"square-{seed}")
 
 
-def _records(plugin: FvdPlugin, clips: list[Clip]) -> list[ClipRecord]:
+def _records(plugin: FrechetVideoDistance, clips: list[Clip]) -> list[ClipRecord]:
     prompt = Prompt(id="p", text="a square")
     return [ClipRecord(prompt, i, feats, {}) for i, feats in enumerate(plugin.extract(clips, [prompt] * len(clips)))]
 
@@ -430,31 +419,32 @@ def test_extractor_runs_a_torchscript_detector_on_protocol_frames(tmp_path):
 def test_plugin_without_cached_weights_says_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path))
     with pytest.raises(VbenchError, match="run `vbench-lite weights fetch i3d`"):
-        FvdPlugin()
+        FrechetVideoDistance()
     with pytest.raises(VbenchError, match="no such weights file"):
-        FvdPlugin(weights=str(tmp_path / "nope.safetensors"))
+        FrechetVideoDistance(weights=str(tmp_path / "nope.safetensors"))
 
 
 def test_plugin_identity(random_weights):
-    plugin = FvdPlugin(weights=str(random_weights), num_frames="9", size="64", loop_short="false", batch_size="4")
+    plugin = FrechetVideoDistance(weights=str(random_weights), num_frames="9", size="64", loop_short="false",
+                                  batch_size="4")
     assert plugin.protocol == FvdProtocol(**SMALL)
     prov = plugin.provenance()
     assert set(prov) == {"i3d_weights_sha256", "fvd_protocol", "fvd_protocol_hash"}
     assert prov["fvd_protocol"] == "custom" and prov["fvd_protocol_hash"] == FvdProtocol(**SMALL).hash()
     assert len(prov["i3d_weights_sha256"]) == 64
     assert plugin.settings()["protocol"]["num_frames"] == 9 and plugin.settings()["dtype"] == "float32"
-    same = FvdPlugin(weights=str(random_weights), **SMALL, batch_size=1, device="cpu")
+    same = FrechetVideoDistance(weights=str(random_weights), **SMALL, batch_size=1, device="cpu")
     assert same.cache_key() == plugin.cache_key()  # the batch size and device do not change features
-    assert FvdPlugin(weights=str(random_weights), num_frames=10, size=64).cache_key() != plugin.cache_key()
+    assert FrechetVideoDistance(weights=str(random_weights), num_frames=10, size=64).cache_key() != plugin.cache_key()
     assert plugin.outputs == {"fvd": False, "kvd": False} and plugin.name == "fvd"
-    with pytest.raises(VbenchError, match="expected a boolean"):
-        FvdPlugin(weights=str(random_weights), loop_short="maybe")
-    with pytest.raises(VbenchError, match="unknown dtype"):
-        FvdPlugin(weights=str(random_weights), dtype="float16")
+    with pytest.raises(VbenchError, match="loop_short must be true or false"):
+        FrechetVideoDistance(weights=str(random_weights), loop_short="maybe")
+    with pytest.raises(VbenchError, match="dtype must be one of"):
+        FrechetVideoDistance(weights=str(random_weights), dtype="float16")
 
 
 def test_plugin_extracts_batched_features_equal_to_single_clips(random_weights):
-    plugin = FvdPlugin(weights=str(random_weights), **SMALL, batch_size=4)
+    plugin = FrechetVideoDistance(weights=str(random_weights), **SMALL, batch_size=4)
     clips = [moving_square_clip(s) for s in range(5)]
     feats = plugin.extract(clips, [Prompt(id="p", text="x")] * 5)
     assert len(feats) == 5 and all(f["i3d"].shape == (400,) and f["i3d"].dtype == np.float32 for f in feats)
@@ -465,7 +455,7 @@ def test_plugin_extracts_batched_features_equal_to_single_clips(random_weights):
     with pytest.raises(VbenchError, match="square-0: 8 frames, FVD protocol needs 9"):
         plugin.extract([Clip(clips[0].frames[:8], source="square-0")], [Prompt(id="p", text="x")])
     assert not feats[0]["i3d_looped"]
-    looping = FvdPlugin(weights=str(random_weights), **SMALL, loop_short=True)
+    looping = FrechetVideoDistance(weights=str(random_weights), **SMALL, loop_short=True)
     looped = looping.extract([Clip(clips[0].frames[:8])], [Prompt(id="p", text="x")])[0]
     assert looped["i3d"].shape == (400,) and looped["i3d_looped"]
     looped_frames = np.concatenate([clips[0].frames[:8], clips[0].frames[:1]])  # 9 frames: 0..7, then 0 again
@@ -480,7 +470,7 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
     for s in range(6):
         write_video(ref_dir / f"r{s}.mp4", moving_square_clip(100 + s), lossless=True)
     write_video(ref_dir / "short.mp4", Clip(moving_square_clip(1).frames[:5]), lossless=True)
-    plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=20)
+    plugin = FrechetVideoDistance(weights=str(random_weights), **SMALL, n_boot=20)
     generated = [moving_square_clip(s, speed=6.0) for s in range(6)]
     records = _records(plugin, generated)
     with pytest.raises(VbenchError, match=r"^fvd/kvd need --reference DIR\|STATS\.npz; not computed$"):
@@ -520,7 +510,7 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
         lean_result = plugin.aggregate(records, reference=str(lean))
     assert "kvd" not in lean_result and any("KVD not computed" in n for n in lean_result["fvd"].notes)
 
-    looping = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=5, loop_short=True)
+    looping = FrechetVideoDistance(weights=str(random_weights), **SMALL, n_boot=5, loop_short=True)
     short_records = _records(looping, [*generated[:5], Clip(generated[5].frames[:6])])
     with pytest.warns(UserWarning):
         notes = looping.aggregate(short_records, reference=str(stats))["fvd"].notes
@@ -544,17 +534,17 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
     assert len(err.splitlines()) == 1 and "no videos found" in err
 
 
-def _stats_for(plugin: FvdPlugin, feats: np.ndarray, path: Path, dtype: str = "float32") -> Path:
+def _stats_for(plugin: FrechetVideoDistance, feats: np.ndarray, path: Path, dtype: str = "float32") -> Path:
     ref = ReferenceStats(FeatureStatistics.from_features(feats), plugin.protocol.describe(), plugin.weights_sha256,
                          dtype, features=feats)
     return save_reference_stats(path, ref)
 
 
 def test_bfloat16_on_a_cpu_without_native_bfloat16_warns_once_and_is_recorded(random_weights, tmp_path, monkeypatch):
-    import metrics.fvd as fvd_module
+    import metrics.hardware as hardware_module
 
-    monkeypatch.setattr(fvd_module, "cpu_native_bf16", lambda: False)  # the CI machine of issue 12
-    plugin = FvdPlugin(weights=str(random_weights), **SMALL, dtype="bfloat16", device="cpu", n_boot=5)
+    monkeypatch.setattr(hardware_module, "cpu_native_bf16", lambda: False)  # the CI machine of issue 12
+    plugin = FrechetVideoDistance(weights=str(random_weights), **SMALL, dtype="bfloat16", device="cpu", n_boot=5)
     assert plugin.settings()["cpu_native_bf16"] is False and plugin.settings()["dtype_used"] == "bfloat16"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -570,21 +560,22 @@ def test_bfloat16_on_a_cpu_without_native_bfloat16_warns_once_and_is_recorded(ra
     assert lines[0] in result["fvd"].notes and lines[0] in result["kvd"].notes
     assert result["fvd"].settings["cpu_native_bf16"] is False
 
-    monkeypatch.setattr(fvd_module, "cpu_native_bf16", lambda: True)
+    monkeypatch.setattr(hardware_module, "cpu_native_bf16", lambda: True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # native bfloat16, or float32 anywhere: not a word
         assert I3dFeatureExtractor(random_weights, protocol=FvdProtocol(**SMALL), dtype="bfloat16",
                                    device="cpu").bf16_warning is None
-        monkeypatch.setattr(fvd_module, "cpu_native_bf16", lambda: False)
+        monkeypatch.setattr(hardware_module, "cpu_native_bf16", lambda: False)
         assert I3dFeatureExtractor(random_weights, protocol=FvdProtocol(**SMALL), device="cpu").bf16_warning is None
-    assert FvdPlugin(weights=str(random_weights), **SMALL, device="cpu").settings()["cpu_native_bf16"] is False
+    on_cpu = FrechetVideoDistance(weights=str(random_weights), **SMALL, device="cpu")
+    assert on_cpu.settings()["cpu_native_bf16"] is False
 
 
 def test_aggregate_turns_every_problem_into_one_line_and_kvd_gets_an_interval(random_weights, tmp_path,
                                                                                monkeypatch):
     import metrics.fvd as fvd_module
 
-    plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=7)
+    plugin = FrechetVideoDistance(weights=str(random_weights), **SMALL, n_boot=7)
     records = _records(plugin, [moving_square_clip(s) for s in range(3)])
     feats = np.random.default_rng(10).normal(size=(6, 400)).astype(np.float32)
     good = _stats_for(plugin, feats, tmp_path / "good.npz")
@@ -629,7 +620,7 @@ def _score(items, metrics, out: Path, reference, **settings) -> dict:
 def test_a_bad_or_missing_reference_fails_only_the_fvd_rows_of_a_run(random_weights, tmp_path, monkeypatch):
     import io
 
-    from metrics.temporal import TemporalPlugin
+    from metrics.temporal import TemporalConsistency
     from vbench_lite.commands._common import report_failures
     from vbench_lite.pipeline import Failure, VideoItem
 
@@ -654,7 +645,7 @@ def test_a_bad_or_missing_reference_fails_only_the_fvd_rows_of_a_run(random_weig
         "wide": {"features": ref.features[:, :300]},
         "no-hash": {"protocol": np.array(json.dumps({**ref.protocol, "hash": None}))},
     }.items()] + [text]
-    metrics = [FvdPlugin(weights=str(random_weights), **SMALL, n_boot=5), TemporalPlugin()]
+    metrics = [FrechetVideoDistance(weights=str(random_weights), **SMALL, n_boot=5), TemporalConsistency()]
     out = tmp_path / "run"
     for reference in [*bad, None]:
         (out / "results.json").unlink(missing_ok=True)
@@ -708,7 +699,7 @@ def test_fvd_stats_and_score_share_the_decode_rule(random_weights, tmp_path, mon
                          "--num-frames", "9", "--size", "64", "--max-side", side]) == 0
         assert load_reference_stats(stats[side]).protocol["decode_max_side"] == int(side)
     assert "4 of 4 videos reached the decode limit --max-side 32" in capsys.readouterr().err
-    plugin = FvdPlugin(weights=str(random_weights), **SMALL, n_boot=5)
+    plugin = FrechetVideoDistance(weights=str(random_weights), **SMALL, n_boot=5)
 
     shrunk = _score(items, [plugin], tmp_path / "run32", stats["32"], max_side=32)
     assert shrunk["failures"] == [], shrunk["failures"]
@@ -725,7 +716,7 @@ def test_fvd_stats_and_score_share_the_decode_rule(random_weights, tmp_path, mon
     assert at_512["metrics"]["fvd"]["value"] == pytest.approx(full["metrics"]["fvd"]["value"], rel=1e-9)
     assert at_512["metrics"]["fvd"]["settings"]["protocol"]["hash"] == FvdProtocol(**SMALL).hash()
     with pytest.raises(VbenchError, match="decode max_side=-1 must be >= 0"):
-        FvdPlugin(weights=str(random_weights), **SMALL).set_decode_settings(max_side=-1)
+        FrechetVideoDistance(weights=str(random_weights), **SMALL).set_decode_settings(max_side=-1)
 
 
 # -- with the real I3D on real clips ----------------------------------------------------------------------------

@@ -29,14 +29,7 @@ from metrics.functional.temporal import (
     top_fraction_mean,
     warping_error,
 )
-from metrics.temporal import (
-    DynamicDegree,
-    MotionSmoothness,
-    TemporalFlicker,
-    TemporalPlugin,
-    WarpingError,
-    build_settings,
-)
+from metrics.temporal import TemporalConsistency
 from tests.conftest import real_clip_paths
 from tests.metrics.test_optical_flow import texture
 from vbench_lite.generators.synthetic import SyntheticGenerator, synthetic_suite_prompts
@@ -341,9 +334,9 @@ def _clips_and_prompts() -> tuple[list[Clip], list[Prompt]]:
 
 def test_batched_and_one_shot_agree_exactly_and_runs_repeat():
     clips, prompts = _clips_and_prompts()
-    plugin = TemporalPlugin()
+    plugin = TemporalConsistency()
     batched = plugin.extract(clips, prompts)
-    again = TemporalPlugin().extract(clips, prompts)
+    again = TemporalConsistency().extract(clips, prompts)
     for i, (clip, prompt) in enumerate(zip(clips, prompts)):
         single = plugin.extract([clip], [prompt])[0]
         direct = temporal_features(clip.frames, clip.fps)
@@ -356,39 +349,36 @@ def test_batched_and_one_shot_agree_exactly_and_runs_repeat():
 
 
 def test_streaming_metrics_match_the_plugin_and_merge_exactly():
-    clips, _ = _clips_and_prompts()
+    clips, prompts = _clips_and_prompts()
     feats = [temporal_features(c.frames, c.fps) for c in clips]
-    classes = {"temporal_flicker": TemporalFlicker, "motion_smoothness": MotionSmoothness,
-               "warping_error": WarpingError, "dynamic_degree": DynamicDegree}
-    for key, cls in classes.items():
+    whole = TemporalConsistency()
+    for clip, prompt in zip(clips, prompts):
+        whole.update_clips([clip], [prompt])
+    shard_a, shard_b = TemporalConsistency(), TemporalConsistency()
+    shard_a.update_clips(clips[:2])
+    shard_b.update(shard_b.extract(clips[2:], prompts[2:]))
+    shard_a.merge_state(shard_b)
+    for key in SCALARS:
         expected = sum(float(f[key]) for f in feats) / len(feats)
-        whole = cls()
-        for i, clip in enumerate(clips):  # numpy and torch inputs
-            whole.update(clip.frames if i % 2 else torch.from_numpy(clip.frames), fps=clip.fps)
-        assert whole.compute().dtype == torch.float64
-        assert whole.compute().item() == pytest.approx(expected, rel=1e-12, abs=1e-15)
-        shard_a, shard_b = cls(), cls()
-        for clip in clips[:2]:
-            shard_a.update(clip.frames, fps=clip.fps)
-        for clip in clips[2:]:
-            shard_b.update(clip.frames, fps=clip.fps)
-        shard_a.merge_state(shard_b)
-        assert shard_a.compute().item() == pytest.approx(expected, rel=1e-12, abs=1e-15)
-        assert all(fx is not None and fx.__name__ == "dim_zero_sum" for fx in whole._reductions.values())
-    assert WarpingError.higher_is_better is False and DynamicDegree.higher_is_better is True
+        assert whole.compute()[key].dtype == torch.float64
+        assert whole.compute()[key].item() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert shard_a.compute()[key].item() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert all(fx is not None and fx.__name__ == "dim_zero_cat" for fx in whole._reductions.values())
+    assert TemporalConsistency.outputs["warping_error"] is False
+    assert TemporalConsistency.outputs["dynamic_degree"] is True
     with pytest.warns(UserWarning, match="before the ``update``"):
-        assert math.isnan(TemporalFlicker().compute().item())
+        assert math.isnan(TemporalConsistency().compute()["temporal_flicker"].item())
 
 
 def test_plugin_outputs_settings_and_aggregate():
-    assert TemporalPlugin.outputs == {"temporal_flicker": True, "motion_smoothness": True, "warping_error": False,
+    assert TemporalConsistency.outputs == {"temporal_flicker": True, "motion_smoothness": True, "warping_error": False,
                                       "dynamic_degree": True}
-    plugin = TemporalPlugin()
+    plugin = TemporalConsistency()
     settings = plugin.settings()
     assert settings["flow"]["method"] == "dis" and settings["flow"]["max_side"] == 256
     assert settings["occlusion_alpha1"] == 0.01 and settings["occlusion_alpha2"] == 0.5
     assert settings["dynamic_threshold_px"] == 6.0 and settings["dynamic_pair_fraction"] == 0.25
-    assert TemporalPlugin(flow_max_side="128").cache_key() != plugin.cache_key()
+    assert TemporalConsistency(flow_max_side="128").cache_key() != plugin.cache_key()
     clips, prompts = _clips_and_prompts()
     feats = plugin.extract(clips, prompts)
     records = [ClipRecord(p, 0, f, plugin.per_video(f)) for p, f in zip(prompts, feats)]
@@ -401,33 +391,33 @@ def test_plugin_outputs_settings_and_aggregate():
 
 
 def test_plugin_settings_from_strings():
-    s = build_settings(flow_method="farneback", flow_max_side="128", occlusion_alpha2="0.25",
-                       farneback_winsize="9", dynamic_pair_fraction="0.5")
+    s = TemporalConsistency.parse_settings(dict(flow_method="farneback", flow_max_side="128", occlusion_alpha2="0.25",
+                                                farneback_winsize="9", dynamic_pair_fraction="0.5"))
     assert s.flow.method == "farneback" and s.flow.max_side == 128 and s.flow.winsize == 9
     assert s.occlusion_alpha2 == 0.25 and s.dynamic_pair_fraction == 0.5
     with pytest.raises(VbenchError, match="unknown settings"):
-        TemporalPlugin(threshold="3")
+        TemporalConsistency(threshold="3")
     with pytest.raises(VbenchError, match="flow_max_side must be an integer"):
-        TemporalPlugin(flow_max_side="big")
+        TemporalConsistency(flow_max_side="big")
     with pytest.raises(VbenchError, match="dynamic_top_fraction"):
-        TemporalPlugin(dynamic_top_fraction="2")
+        TemporalConsistency(dynamic_top_fraction="2")
 
 
 def test_short_and_bad_clips():
     two = Clip(pan(2, num_frames=2), source="two.mp4")
-    feats = TemporalPlugin().extract([two], [PROMPTS[STILL[0]]])[0]
+    feats = TemporalConsistency().extract([two], [PROMPTS[STILL[0]]])[0]
     assert math.isnan(feats["motion_smoothness"]) and np.isfinite(feats["warping_error"])
     assert np.isfinite(feats["temporal_flicker"]) and feats["dynamic_pairs_needed"] == 1
     with pytest.raises(VbenchError, match=r"one\.mp4: 1 frame"):
-        TemporalPlugin().extract([Clip(still(1), source="one.mp4")], [PROMPTS[STILL[0]]])
+        TemporalConsistency().extract([Clip(still(1), source="one.mp4")], [PROMPTS[STILL[0]]])
     with pytest.raises(VbenchError, match=r"tiny\.gif: frames of 8x8"):
         temporal_features(still(4, size=8), source="tiny.gif")
     with pytest.raises(VbenchError, match="uint8"):
-        TemporalFlicker().update(np.zeros((4, 16, 16, 3), np.float32))
+        TemporalConsistency().update_clips([np.zeros((4, 16, 16, 3), np.float32)])
     with pytest.raises(VbenchError, match="at least 3"):
-        MotionSmoothness().update(still(2))
+        motion_smoothness(still(2))
     with pytest.raises(VbenchError, match="fps must be positive"):
-        DynamicDegree().update(still(4), fps=0)
+        TemporalConsistency().update_clips([Clip(still(4), fps=0)])
 
 
 # -- real clips ---------------------------------------------------------------------------------------------------

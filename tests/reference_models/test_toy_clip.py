@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from reference_models.synthetic_world import SHAPES
 from reference_models.toy_clip import CONFIG_PATH, MODEL_CARD_PATH, MODEL_NAME, WEIGHTS_PATH, register_config
-from reference_models.toy_clip.data import (
+from vbench_lite.lab.toy_clip_data import (
     EVAL_SEED_BASE,
     HELD_OUT_PAIRS,
     held_out_triples,
@@ -23,10 +24,7 @@ from reference_models.toy_clip.data import (
     split_of,
     training_frames,
 )
-from reference_models.toy_clip.train import contrastive_loss
-from vbench_lite.generators.synthetic import SHAPES
-
-needs_weights = pytest.mark.skipif(not WEIGHTS_PATH.exists(), reason="toy CLIP weights not trained yet")
+from vbench_lite.lab.train_toy_clip import contrastive_loss
 
 
 def _card() -> str:
@@ -45,7 +43,6 @@ def test_config_has_open_clip_schema_and_the_standard_tokenizer():
     assert tokens[0, 0].item() == 49406  # open_clip's <start_of_text>
 
 
-@needs_weights
 def test_weights_load_through_open_clip_and_match_the_card():
     import open_clip
     from safetensors.torch import load_file
@@ -69,9 +66,8 @@ def _card_figure(label: str) -> float:
     return float(match.group(1))
 
 
-@needs_weights
 def test_held_out_retrieval_is_as_good_as_the_card_says():
-    from reference_models.toy_clip.train import evaluate
+    from vbench_lite.lab.train_toy_clip import evaluate
 
     result = evaluate(WEIGHTS_PATH, limit=40, with_motion=False)
     single = result["single_object"]

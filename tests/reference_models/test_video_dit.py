@@ -15,21 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from reference_models.video_dit import (
-    VideoDiT,
-    VideoDiTConfig,
-    build_model,
-    condition_fields,
-    condition_ids,
-    config_by_name,
-    flow_loss,
-    from_uint8_frames,
-    load_config_table,
-    sample,
-    shift_time,
-    sincos_3d,
-    to_uint8_frames,
-)
+from reference_models.rectified_flow import flow_loss, from_uint8_frames, sample, shift_time, to_uint8_frames
+from reference_models.video_dit import VideoDiT, build_model, condition_fields, condition_ids, sincos_3d
+from reference_models.video_dit_config import VideoDiTConfig, config_by_name, load_config_table
 from vbench_lite.types import Prompt
 
 STRATEGIES = ("full", "spatial", "temporal", "divided", "window")
@@ -338,7 +326,7 @@ def test_weighted_flow_loss_closed_forms():
 
 
 def test_foreground_mask_marks_pixels_unlike_the_background():
-    from reference_models.video_dit import foreground_mask
+    from reference_models.rectified_flow import foreground_mask
 
     x0 = torch.full((1, 3, 2, 8, 8), -0.9)
     x0[0, 0, 1, 2:4, 5:7] = 0.8  # a red patch in frame 1
@@ -373,14 +361,14 @@ def _analytic_forward_flops(cfg: VideoDiTConfig) -> int:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_measured_flops_equal_the_analytic_count(strategy):
-    from reference_models.compare_strategies import forward_flops
+    from vbench_lite.lab.strategy_cost import forward_flops
 
     model = build_model("VDiT-T", strategy=strategy).eval()
     assert forward_flops(model)["total"] == _analytic_forward_flops(model.config)
 
 
 def test_flops_grow_full_divided_spatial_temporal_at_the_shipped_config():
-    from reference_models.compare_strategies import forward_flops
+    from vbench_lite.lab.strategy_cost import forward_flops
 
     flops = {s: forward_flops(build_model("VDiT-T", strategy=s).eval()) for s in STRATEGIES}
     total = {s: f["total"] for s, f in flops.items()}
@@ -447,7 +435,7 @@ def test_bfloat16_model_stays_close_to_float32():
 
 # -- training pieces ----------------------------------------------------------------------------------------------
 def test_batch_order_is_seeded_and_covers_each_epoch():
-    from reference_models.train_video_dit import batch_order
+    from reference_models.video_dit_training import batch_order
 
     a = batch_order(10, 4, 5, torch.Generator().manual_seed(1))
     b = batch_order(10, 4, 5, torch.Generator().manual_seed(1))
@@ -457,7 +445,7 @@ def test_batch_order_is_seeded_and_covers_each_epoch():
 
 
 def test_learning_rate_schedule_closed_form():
-    from reference_models.train_video_dit import learning_rate
+    from reference_models.video_dit_training import learning_rate
 
     assert learning_rate(0, 100, 1.0, 10) == pytest.approx(0.1)
     assert learning_rate(9, 100, 1.0, 10) == pytest.approx(1.0)
@@ -467,8 +455,9 @@ def test_learning_rate_schedule_closed_form():
 
 
 def test_a_few_training_steps_lower_the_loss_and_save_a_loadable_checkpoint(tmp_path):
-    from reference_models.train_video_dit import save_checkpoint, train
+    from reference_models.video_dit_checkpoint import save_checkpoint
     from vbench_lite.generators.reference import load_checkpoint
+    from vbench_lite.lab.train_video_dit import train
 
     cfg = replace(config_by_name(MICRO), depth=1)
     model, record = train(cfg, steps=30, batch_size=8, lr=3e-3, warmup=5, weight_decay=0.0, ema_decay=0.9,
@@ -485,7 +474,7 @@ def test_a_few_training_steps_lower_the_loss_and_save_a_loadable_checkpoint(tmp_
 
 
 def test_pixel_frechet_is_zero_for_identical_sets_and_grows_with_noise():
-    from reference_models.train_video_dit import clip_features, pixel_frechet
+    from vbench_lite.lab.checkpoint_eval import clip_features, pixel_frechet
 
     rng = np.random.default_rng(0)
     clips = rng.integers(0, 256, (12, 8, 32, 32, 3), dtype=np.uint8)
@@ -512,9 +501,9 @@ def test_every_shipped_checkpoint_is_indexed_with_its_sha256():
         assert f.stat().st_size < 8 * 1024 * 1024
 
 
-# -- quality versus cost (reference_models/compare_strategies.py) -----------------------------------------------
+# -- quality versus cost (vbench_lite/lab/strategy_cost.py, reports/quality_cost.py) -----------------------------------
 def test_strategy_cost_table_counts_per_clip_flops_and_times_sampling():
-    from reference_models.compare_strategies import forward_flops, strategy_cost_table
+    from vbench_lite.lab.strategy_cost import forward_flops, strategy_cost_table
 
     rows = strategy_cost_table(MICRO, ["full", "temporal"], steps=3, min_run_time=0.05)
     assert [r["strategy"] for r in rows] == ["full", "temporal"]
@@ -529,7 +518,7 @@ def test_strategy_cost_table_counts_per_clip_flops_and_times_sampling():
 
 
 def test_quality_cost_table_joins_runs_and_costs_and_plots(tmp_path):
-    from reference_models.compare_strategies import plot_quality_vs_cost, quality_cost_table
+    from reports.quality_cost import plot_quality_vs_cost, quality_cost_table
 
     costs = [{"strategy": s, "config": "VDiT-T", "gflops_per_clip": g, "latency_ms_per_clip": ms}
              for s, g, ms in [("full", 3.0, 90.0), ("spatial", 2.0, 60.0), ("temporal", 1.5, 50.0)]]
@@ -559,7 +548,7 @@ def test_quality_cost_table_joins_runs_and_costs_and_plots(tmp_path):
 
 
 def test_quality_cost_for_runs_reads_results_and_the_config_from_run_folders(tmp_path):
-    from reference_models.compare_strategies import quality_cost_for_runs
+    from vbench_lite.lab.strategy_cost import quality_cost_for_runs
 
     runs = {}
     for strategy, value in (("full", 10.0), ("temporal", 30.0)):
@@ -577,3 +566,19 @@ def test_quality_cost_for_runs_reads_results_and_the_config_from_run_folders(tmp
     assert df.loc["temporal", "fvd"] == 30.0 and df.loc["full", "forward_flops"] > df.loc["temporal", "forward_flops"]
     assert df.loc["untrained", "fvd"] == 99.0
     assert df.loc["untrained", "forward_flops"] == df.loc["full", "forward_flops"]
+
+
+def test_from_pretrained_loads_a_shipped_checkpoint_and_refuses_bad_files_in_one_line(tmp_path):
+    from reference_models.video_dit_checkpoint import CheckpointError, shipped_checkpoints
+
+    model, meta = VideoDiT.from_pretrained(shipped_checkpoints()["vdit-t-full"])
+    assert not model.training and model.config.strategy == "full" and json.loads(meta["config"])["name"] == "VDiT-T"
+    missing = tmp_path / "missing.safetensors"
+    with pytest.raises(CheckpointError, match="checkpoint not found") as info:
+        VideoDiT.from_pretrained(missing)
+    assert isinstance(info.value, ValueError) and str(info.value).startswith(str(missing))
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="cannot read the checkpoint") as info:
+        VideoDiT.from_pretrained(garbage)
+    assert "\n" not in str(info.value)

@@ -7,18 +7,10 @@ import pandas as pd
 import pytest
 
 from reports.leaderboard import build_leaderboard
-from reports.markdown import (
-    TOY_BANNER,
-    display_width,
-    fmt_interval,
-    fmt_rank,
-    leaderboard_markdown,
-    markdown_table,
-    md_text,
-    ranking_markdown,
-)
+from reports.markdown import leaderboard_markdown, ranking_markdown
 from reports.run_report import write_run_reports
 from reports.tables import load_runs
+from reports.text import TOY_BANNER, display_width, fmt_interval, fmt_rank, markdown_table, md_text
 from tests.reports.conftest import SUITE, metric_entry, results_dict, write_results
 from vbench_lite.cli import main
 

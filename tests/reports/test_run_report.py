@@ -91,8 +91,8 @@ def test_run_report_sections_images_and_escaping(copied_run):
 
 
 def test_run_report_values_match_results(real_runs):
-    from reports.markdown import fmt_number
     from reports.tables import load_run
+    from reports.text import fmt_number
 
     run = load_run(real_runs["noisy"])
     md = (real_runs["noisy"] / "report.md").read_text()
@@ -122,7 +122,7 @@ def test_run_report_shows_failures_and_missing_clips(copied_run):
 
 @pytest.fixture(scope="module")
 def attention_rows():
-    from metrics.attention_measure import SweepSettings, run_sweep
+    from vbench_lite.lab.attention_sweep import SweepSettings, run_sweep
 
     return run_sweep(SweepSettings(strategies=("full", "spatial", "temporal"), frames=(2, 4, 8), grids=((4, 4),),
                                    dim=32, heads=2)).rows
@@ -150,8 +150,8 @@ def test_comparison_report_with_attention_and_quality_cost(real_runs, tmp_path, 
 
 
 def test_comparison_report_attention_from_csv_draws_its_charts(real_runs, tmp_path, attention_rows):
-    from metrics.attention_measure import write_attention_report
     from reports.plots import attention_plots
+    from vbench_lite.lab.attention_sweep import write_attention_report
 
     written = write_attention_report(attention_rows, tmp_path / "att")
     charts = attention_plots(pd.read_csv(written["csv"]))

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from reports.markdown import fmt_interval, fmt_number, fmt_rank, markdown_table
 from reports.tables import dimension_table, load_run, metric_table, per_video_table
+from reports.text import fmt_interval, fmt_number, fmt_rank, markdown_table
 from tests.reports.conftest import metric_entry, results_dict, write_results
 from vbench_lite.types import VbenchError
 

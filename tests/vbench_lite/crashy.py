@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from metrics.brightness import BrightnessMetric
+from tests.fixtures.brightness import BrightnessMetric
 from vbench_lite.generators.synthetic import SyntheticGenerator
 
 

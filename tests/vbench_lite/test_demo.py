@@ -9,8 +9,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from reference_models.video_dit_checkpoint import shipped_checkpoints
 from vbench_lite.demo import DIT_STRATEGIES, quick_settings, run_demo
-from vbench_lite.generators.reference import shipped_checkpoints
 
 
 @pytest.mark.slow
@@ -27,7 +27,7 @@ def test_demo_scores_every_dit_checkpoint_and_reports_quality_against_cost(tmp_p
         results = json.loads((outcome.runs[name] / "results.json").read_text())
         assert results["generator"]["name"] == "reference"
         assert results["metrics"]["clip_similarity"]["value"] is not None
-    from reference_models.compare_strategies import quality_cost_for_runs  # the chart's labels: the runs' directions
+    from vbench_lite.lab.strategy_cost import quality_cost_for_runs  # the chart's labels: the runs' directions
 
     table = quality_cost_for_runs({"full": outcome.runs["dit-full"]}, measure_latency=False)
     for metric, entry in results["metrics"].items():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import FIXTURE_PLUGINS
 from vbench_lite.distributed import DistContext
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ def test_shards_are_disjoint_and_cover_everything():
 
 
 def _launch(args, out, nproc, extra_env=None):
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", **(extra_env or {}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(FIXTURE_PLUGINS)]), OMP_NUM_THREADS="1",
+               **(extra_env or {}))
     if nproc == 1:
         cmd = [sys.executable, "-m", "vbench_lite", *args, "--out", str(out)]
     else:

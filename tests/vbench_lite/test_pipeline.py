@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import FIXTURE_PLUGINS
 from vbench_lite.cli import main
 from vbench_lite.results import SCHEMA
 from vbench_lite.types import Clip
@@ -57,7 +58,7 @@ def test_second_run_generates_and_extracts_nothing(tmp_path, capsys, monkeypatch
     mtimes = {p: p.stat().st_mtime_ns for p in out.glob("clips/*/*.mp4")}
     capsys.readouterr()
 
-    from metrics.brightness import BrightnessMetric
+    from tests.fixtures.brightness import BrightnessMetric
 
     def boom(self, clips, prompts):
         raise AssertionError("features should come from the cache")
@@ -79,7 +80,7 @@ def test_run_folder_refuses_other_settings(tmp_path, capsys):
 
 
 def _subprocess(args, env_extra, cwd):
-    env = dict(os.environ, PYTHONPATH=str(REPO), **env_extra)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(FIXTURE_PLUGINS)]), **env_extra)
     return subprocess.run([sys.executable, "-m", "vbench_lite", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
 

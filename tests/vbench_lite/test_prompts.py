@@ -333,7 +333,7 @@ def test_imported_ids_do_not_depend_on_the_order_of_the_file(tmp_path):
 def test_builtin_build_keeps_plain_slugs():
     # the builtin suites' ids are stored in shipped files: the build rule stays slug + "-2" in file order
     drafts = [{"text": "a cat, running"}, {"text": "a cat running!"}]
-    from vbench_lite.prompts.importers import assign_ids
+    from vbench_lite.prompts.drafts import assign_ids
 
     assert [p.id for p in assign_ids(drafts, where="t", plain_slugs=True)] == ["a-cat-running", "a-cat-running-2"]
     assert [p.id for p in assign_ids(drafts, where="t")] == [prompt_id_for_text(d["text"]) for d in drafts]

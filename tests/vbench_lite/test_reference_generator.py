@@ -159,7 +159,7 @@ def test_bad_arguments_and_checkpoints_give_one_line_errors(tmp_path):
 def test_mismatched_weights_are_refused(tmp_path):
     from safetensors.torch import save_file
 
-    from reference_models.video_dit import config_by_name
+    from reference_models.video_dit_config import config_by_name
 
     path = tmp_path / "mismatch.safetensors"
     save_file({"patch_embed.weight": torch.zeros(3)},
@@ -291,7 +291,7 @@ def _clips(gen: ReferenceGenerator, prompts, seed: int) -> np.ndarray:
 
 
 def test_trained_beats_untrained_on_the_pixel_frechet_proxy():
-    from reference_models.train_video_dit import pixel_frechet, render_clips
+    from vbench_lite.lab.checkpoint_eval import pixel_frechet, render_clips
 
     prompts = SUITE[::8]
     trained = ReferenceGenerator(checkpoint="vdit-t-full", steps=8)
@@ -310,7 +310,7 @@ def test_trained_beats_untrained_on_fvd_with_the_real_i3d():
 
     if not converted_path().is_file():
         pytest.skip(f"real I3D weights not cached at {converted_path()} (run `vbench-lite weights fetch i3d`)")
-    from reference_models.compare_strategies import fvd_against_renderer
+    from vbench_lite.lab.checkpoint_eval import fvd_against_renderer
 
     values = fvd_against_renderer(["vdit-t-full", "untrained:VDiT-T:full"], prompt_stride=13,
                                   reference_seeds=(1000,), size=(32, 32), log=lambda *a: None)

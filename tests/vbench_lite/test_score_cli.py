@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from metrics.base import MetricResult, VideoMetric
-from metrics.brightness import BrightnessMetric
+from tests.fixtures.brightness import BrightnessMetric
 from vbench_lite.cli import main
 from vbench_lite.types import Clip
 from vbench_lite.video_io import parse_video_name, write_video
@@ -278,7 +278,7 @@ def no_decoding(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a usage error must be found before any video is decoded")
 
-    monkeypatch.setattr("vbench_lite.pipeline.read_video", refuse)
+    monkeypatch.setattr("vbench_lite.scoring.read_video", refuse)
     monkeypatch.setattr("vbench_lite.video_io.read_video", refuse)
 
 
@@ -345,12 +345,12 @@ def test_a_metric_whose_aggregate_raises_fails_alone(tmp_path, capsys):
 
 
 def test_decode_notes_reach_results_and_per_video_even_from_the_cache(tmp_path, capsys, monkeypatch):
-    import vbench_lite.pipeline as pipeline
+    import vbench_lite.scoring as scoring
 
     videos, out = tmp_path / "videos", tmp_path / "out"
     frame_folder(videos / "p1" / "0", values=(5, 5))
     frame_folder(videos / "p2" / "0", values=(7, 7))
-    real = pipeline.read_video
+    real = scoring.read_video
 
     def noted(path, **kwargs):
         clip = real(path, **kwargs)
@@ -358,7 +358,7 @@ def test_decode_notes_reach_results_and_per_video_even_from_the_cache(tmp_path, 
             clip.notes = ["decoded 2 of 9 frames: the file ends early"]
         return clip
 
-    monkeypatch.setattr(pipeline, "read_video", noted)
+    monkeypatch.setattr(scoring, "read_video", noted)
     expected = [{"path": str(videos / "p1" / "0"), "prompt_id": "p1", "sample": 0,
                  "note": "decoded 2 of 9 frames: the file ends early"}]
     for _ in range(2):  # the second run decodes nothing: the notes come back from the feature files
@@ -366,7 +366,7 @@ def test_decode_notes_reach_results_and_per_video_even_from_the_cache(tmp_path, 
                      str(out)) == 0
         assert results_of(out)["notes"] == expected
         assert [r["notes"] for r in rows_of(out)] == ["decoded 2 of 9 frames: the file ends early", ""]
-        monkeypatch.setattr(pipeline, "read_video", None)  # would fail if called
+        monkeypatch.setattr(scoring, "read_video", None)  # would fail if called
 
 
 def test_toy_models_are_listed_once_sorted(tmp_path, capsys):

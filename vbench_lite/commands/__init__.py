@@ -1,7 +1,5 @@
 """One module per CLI command. Each defines ``register(subparsers)`` that adds its parser and sets
 ``func`` (called with the parsed args, returning an exit code).
-
-A module missing from this list, or not yet written, is simply not offered.
 """
 
 COMMAND_MODULES = [

@@ -125,8 +125,8 @@ def _device(name: str) -> str:
 
 
 def run_sweep_command(args) -> int:
-    from metrics.attention_measure import SweepSettings, run_sweep, write_attention_report
     from reference_models.attention import DEFAULT_WINDOW
+    from vbench_lite.lab.attention_sweep import SweepSettings, run_sweep, write_attention_report
 
     strategies = [s for s in (args.strategies or "").split(",") if s.strip()] or None
     try:
@@ -159,7 +159,7 @@ def _progress(row) -> None:
 
 
 def _print_rows(rows, fmt: str) -> None:
-    from metrics.attention_measure import format_rows, text_table
+    from reports.attention_report import format_rows, text_table
 
     if fmt == "table":
         header, cells = format_rows(rows)
@@ -194,9 +194,9 @@ def _print_summary(meta) -> None:
 
 # -- tokens ----------------------------------------------------------------------------------------------------
 def run_tokens_command(args) -> int:
-    from metrics.attention_cost import STRATEGIES, pair_count, sig3, token_count, tokens_table
-    from metrics.attention_measure import text_table
+    from metrics.attention_cost import STRATEGIES, pair_count, token_count, tokens_table
     from reference_models.attention import DEFAULT_WINDOW
+    from reports.attention_report import sig3, text_table
 
     if args.frames is not None:
         if args.seconds is not None or args.fps is not None:
@@ -244,7 +244,7 @@ def run_tokens_command(args) -> int:
 
 
 def _bytes(n: int) -> str:
-    from metrics.attention_cost import human_bytes
+    from reports.attention_report import human_bytes
 
     return human_bytes(n)
 
@@ -257,8 +257,8 @@ def _giga(n: float) -> str:
 
 # -- models ----------------------------------------------------------------------------------------------------
 def run_models_command(args) -> int:
-    from metrics.attention_cost import load_model_configs, model_table
-    from metrics.attention_measure import text_table
+    from reports.attention_report import text_table
+    from vbench_lite.lab.model_costs import load_model_configs, model_table
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] if args.models else None
     rows = model_table(names, args.file)

@@ -42,19 +42,21 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metrics.fvd import FvdPlugin, reference_from_directory, save_reference_stats
+    from metrics.fvd import FrechetVideoDistance
+    from metrics.i3d_features import reference_from_directory
+    from metrics.stats_file import save_reference_stats
 
-    plugin = FvdPlugin(weights=args.weights, num_frames=args.num_frames, stride=args.stride, start=args.start,
-                       resize=args.resize, size=args.size, loop_short=args.loop_short, batch_size=args.batch_size,
-                       dtype=args.dtype, device=args.device)
-    plugin.set_decode_settings(max_side=args.max_side)  # the decode rule joins the protocol (and its hash)
+    metric = FrechetVideoDistance(weights=args.weights, num_frames=args.num_frames, stride=args.stride,
+                                  start=args.start, resize=args.resize, size=args.size, loop_short=args.loop_short,
+                                  batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+    metric.set_decode_settings(max_side=args.max_side)  # the decode rule joins the protocol (and its hash)
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if show:
             print(f"\rfvd-stats: {done}/{total} videos", end="" if done < total else "\n", file=sys.stderr)
 
-    ref = reference_from_directory(args.directory, plugin.extractor, plugin.weights_sha256, progress=progress)
+    ref = reference_from_directory(args.directory, metric.extractor, metric.weights_sha256, progress=progress)
     path = save_reference_stats(args.out, ref, include_features=not args.no_features)
     print(f"{path}: {ref.stats.n} videos, protocol {ref.protocol['name']} ({ref.protocol_hash}), "
           f"I3D sha256 {ref.weights_sha256[:16]}...")

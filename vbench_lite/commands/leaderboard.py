@@ -31,8 +31,9 @@ def register(sub) -> None:
 def run_leaderboard(args: argparse.Namespace) -> int:
     from reports.html import comparison_html
     from reports.leaderboard import write_leaderboard_csv
-    from reports.markdown import TOY_BANNER, comparison_markdown, leaderboard_markdown
+    from reports.markdown import comparison_markdown, leaderboard_markdown
     from reports.run_report import comparison_outputs, load_attention
+    from reports.text import TOY_BANNER
     from vbench_lite.results import atomic_write_text
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None

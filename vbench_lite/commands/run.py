@@ -17,6 +17,7 @@ def register(sub) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from reports.run_report import write_run_reports
     from vbench_lite.commands._common import report_failures, validate_score_args
     from vbench_lite.commands.generate import do_generate
     from vbench_lite.commands.score import do_score
@@ -37,18 +38,10 @@ def run_run(args: argparse.Namespace) -> int:
                 report_failures(gen_failures)
             raise
         if results is not None and not args.no_report:
-            write_reports(args.out)
+            write_run_reports(args.out)
     finally:
         dist.close()
     if results is None:
         return 0
     return 1 if results["failures"] else 0
 
-
-def write_reports(run_dir) -> None:
-    """Markdown and HTML reports, once the reports package provides them."""
-    try:
-        from reports.run_report import write_run_reports
-    except ImportError:
-        return
-    write_run_reports(run_dir)

@@ -105,14 +105,14 @@ def print_summary(results: dict, out: Path) -> None:
 
 
 def run_score(args) -> int:
-    from vbench_lite.commands.run import write_reports
+    from reports.run_report import write_run_reports
     from vbench_lite.distributed import init_from_env
 
     dist = init_from_env()
     try:
         results = do_score(args, dist)
         if results is not None and not args.no_report:
-            write_reports(score_folders(args)[1])  # the same report.md / report.html as `run` writes
+            write_run_reports(score_folders(args)[1])  # the same report.md / report.html as `run` writes
     finally:
         dist.close()
     if results is None:

@@ -14,7 +14,7 @@ Native size. The model generates clips of a fixed shape (16 frames of 32x32 for 
 the first ``num_frames``; more frames than the model makes is refused with a :class:`VbenchError` (stretching time
 would invent motion the model did not make). :meth:`provenance` records the native shape and what was done.
 
-Sampler. ``steps`` levels of :func:`reference_models.video_dit.sample`; ``eta`` (default 1) re-noises at every
+Sampler. ``steps`` levels of :func:`reference_models.rectified_flow.sample`; ``eta`` (default 1) re-noises at every
 step, which on the shipped checkpoints gives a much better FVD than the deterministic Euler steps (``eta=0``): see
 that function. Both are recorded in :meth:`provenance`.
 
@@ -29,12 +29,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from reference_models.video_dit import VideoDiT, build_model, condition_ids
+from reference_models.video_dit_checkpoint import CheckpointError, shipped_checkpoints
 from vbench_lite.generators.base import Generator, adapter_arguments, unknown_arguments_error
 from vbench_lite.results import sha256_file
 from vbench_lite.types import Clip, Prompt, VbenchError
@@ -43,113 +44,25 @@ UNTRAINED_PREFIX = "untrained:"
 DTYPES = ("float32", "bfloat16")
 
 
-def shipped_checkpoints() -> dict[str, Path]:
-    """Name -> path of every checkpoint shipped in ``reference_models/checkpoints`` (e.g. ``vdit-t-full``)."""
-    from reference_models.train_video_dit import CHECKPOINT_DIR as shipped_dir
-
-    return {p.stem: p for p in sorted(Path(shipped_dir).glob("*.safetensors"))}
-
-
 def load_checkpoint(path: str | os.PathLike):
     """A :class:`~reference_models.video_dit.VideoDiT` in eval mode and the checkpoint's metadata dict.
 
-    Nothing in the file is trusted: the config is bounded and checked (:func:`validate_config_dict`) and the
-    weights are checked against the shapes of the config's model (built on the meta device, so no memory is
-    allocated), for a floating dtype and for finite values, all before the model is built. Every refusal is one
-    line naming the file.
+    :meth:`VideoDiT.from_pretrained` checks everything in the file before building the model; its one-line
+    refusals become :class:`VbenchError`.
     """
-    from reference_models.video_dit import VideoDiT, VideoDiTConfig, validate_config_dict
-
     path = Path(path)
     if not path.is_file():
         raise VbenchError(f"{path}: checkpoint not found (shipped names: {', '.join(shipped_checkpoints()) or 'none'};"
                           " or give a path to a .safetensors file)")
-    config_dict, state, metadata = _read_checkpoint(path)
     try:
-        config = VideoDiTConfig.from_dict(validate_config_dict(config_dict))
-    except (ValueError, TypeError) as exc:
-        raise VbenchError(f"{path}: bad model config in the checkpoint ({_first_line(exc)})") from exc
-    check_weights(path, state, config)
-    model = VideoDiT(config)
-    try:
-        model.load_state_dict(state)
-    except (ValueError, TypeError, RuntimeError) as exc:  # checked above; kept so a surprise stays one line
-        raise VbenchError(f"{path}: the weights do not fit the model config ({_first_line(exc)})") from exc
-    return model.eval(), metadata
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-
-
-def _read_checkpoint(path: Path) -> tuple[Any, dict[str, Any], dict[str, str]]:
-    """(config as read, state dict, metadata) of a ``.safetensors`` or ``.pt``/``.pth`` file; one-line errors."""
-    import torch
-
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors import safe_open
-
-            with safe_open(str(path), framework="pt") as fh:
-                metadata = dict(fh.metadata() or {})
-                state = {k: fh.get_tensor(k) for k in fh.keys()}
-            config_dict = json.loads(metadata["config"])
-        elif path.suffix in (".pt", ".pth"):
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            if not isinstance(blob, dict) or "config" not in blob or "state_dict" not in blob:
-                raise ValueError('expected a dict with "config" and "state_dict"')
-            config_dict, state = blob["config"], blob["state_dict"]
-            if isinstance(config_dict, str):
-                config_dict = json.loads(config_dict)
-            metadata = {"config": json.dumps(config_dict), "training": json.dumps(blob.get("training", {}))}
-        else:
-            raise ValueError("expected a .safetensors file (or a .pt/.pth state dict)")
-    except KeyError as exc:
-        raise VbenchError(f"{path}: not a video DiT checkpoint (its metadata has no {exc})") from exc
-    except pickle.UnpicklingError as exc:  # torch's own message is several lines of advice about weights_only
-        raise VbenchError(f"{path}: cannot read the checkpoint: it holds Python objects other than tensors and plain "
-                          "containers, refused by torch.load(weights_only=True); save {'config': dict, "
-                          "'state_dict': tensors} or a .safetensors file") from exc
-    except Exception as exc:
-        raise VbenchError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {_first_line(exc)})") from exc
-    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-        raise VbenchError(f"{path}: the state_dict must map parameter names to tensors")
-    return config_dict, state, metadata
-
-
-def check_weights(path: Path, state: dict[str, Any], config) -> None:
-    """The weights are exactly the parameters of ``config``'s model: same names and shapes, floating, finite."""
-    import torch
-
-    from reference_models.video_dit import VideoDiT
-
-    with torch.device("meta"):  # shapes only: no memory, whatever the config asks for
-        expected = {k: tuple(v.shape) for k, v in VideoDiT(config).state_dict().items()}
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
-        parts = [f"{len(missing)} missing (e.g. {missing[0]!r})"] if missing else []
-        parts += [f"{len(unexpected)} unexpected (e.g. {unexpected[0]!r:.80})"] if unexpected else []
-        raise VbenchError(f"{path}: the weights do not fit the model config ({'; '.join(parts)} tensors)")
-    for name, shape in expected.items():
-        tensor = state[name]
-        if not isinstance(tensor, torch.Tensor):
-            raise VbenchError(f"{path}: weight {name!r} is a {type(tensor).__name__}, not a tensor")
-        if not tensor.is_floating_point():
-            raise VbenchError(f"{path}: weight {name!r} is {str(tensor.dtype).removeprefix('torch.')}; "
-                              "weights must be floating point")
-        if tuple(tensor.shape) != shape:
-            raise VbenchError(f"{path}: the weights do not fit the model config ({name!r} has shape "
-                              f"{tuple(tensor.shape)}, the config's model needs {shape})")
-        bad = int((~torch.isfinite(tensor.float())).sum())
-        if bad:
-            raise VbenchError(f"{path}: weight {name!r} has {bad} NaN or infinite values")
+        return VideoDiT.from_pretrained(path)
+    except CheckpointError as exc:
+        raise VbenchError(str(exc)) from exc
 
 
 def untrained_model(spec: str):
     """``untrained:<config>:<strategy>[:<seed>]`` -> a randomly initialised model (seeded) and its description."""
     import torch
-
-    from reference_models.video_dit import build_model
 
     parts = spec[len(UNTRAINED_PREFIX):].split(":")
     if len(parts) not in (2, 3) or not all(parts):
@@ -227,7 +140,7 @@ class ReferenceGenerator(Generator):
         """
         import torch
 
-        from reference_models.video_dit import condition_ids, sample, to_uint8_frames
+        from reference_models.rectified_flow import sample, to_uint8_frames
 
         cfg = self.config
         generators = [torch.Generator().manual_seed(noise_seed(p.id, s)) for p, s in zip(prompts, seeds)]

@@ -1,244 +1,45 @@
-"""A deterministic synthetic world: coloured shapes moving on a plain background.
+"""``synthetic``: the generator adapter over the synthetic world (:mod:`reference_models.synthetic_world`).
 
 Prompts of the ``synthetic`` suite ("a red circle moving left on a black background") are rendered exactly, so
-metrics have known answers. The same (prompt, seed, num_frames, size) always gives the same bytes.
+metrics have known answers. The same (prompt, seed, num_frames, size) always gives the same bytes: the prompt id
+keys the world's noise. The world's vocabulary and defects are re-exported here for the generator's users.
 
-The seed sets the start position, size and speed jitter. Defect options degrade the clip in controlled ways that
-the metric tests rely on:
-
-========== ==============================================================================
-defect     what it does (default strengths keep ``noise`` the worst defect on every temporal measure)
-========== ==============================================================================
-none       the exact rendering
-flicker    every other frame is brightened (dark clips) or darkened (bright clips) by ``strength`` x 30 levels
-freeze     every frame repeats the first (no motion at all)
-shuffle    the frames are put in a random (seeded) order
-wrong_color each object is drawn in a different colour than the prompt asks for
-noise      i.i.d. Gaussian noise with sigma = ``strength`` x 60 grey levels on every pixel
-blur       a Gaussian blur with sigma = ``strength`` x 3 pixels (relative to 64 px)
-========== ==============================================================================
+    --generator synthetic --generator-args defect=flicker,strength=1.0,fps=8
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from vbench_lite.generators.base import Generator, unknown_arguments_error
-from vbench_lite.types import Clip, Prompt, VbenchError
-
-# -- the world's vocabulary ---------------------------------------------------------------------------------
-COLORS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 30, 30),
-    "green": (30, 190, 40),
-    "blue": (40, 70, 230),
-    "yellow": (235, 220, 40),
-    "orange": (245, 140, 20),
-    "purple": (150, 50, 200),
-    "cyan": (40, 210, 220),
-    "white": (245, 245, 245),
-}
-BACKGROUNDS: dict[str, tuple[int, int, int]] = {
-    "black": (10, 10, 10),
-    "gray": (120, 120, 120),
-    "navy": (15, 20, 70),
-    "white": (235, 235, 235),
-}
-SHAPES = ("circle", "square", "triangle", "diamond")
-#: motion name -> unit direction (dx, dy) in image coordinates (y grows downwards)
-MOTIONS: dict[str, tuple[float, float]] = {
-    "left": (-1.0, 0.0),
-    "right": (1.0, 0.0),
-    "up": (0.0, -1.0),
-    "down": (0.0, 1.0),
-    "diagonally": (0.7071, 0.7071),
-    "still": (0.0, 0.0),
-}
-DEFECTS = ("none", "flicker", "freeze", "shuffle", "wrong_color", "noise", "blur")
-
-_OBJECT = r"(?:an?\s+)?(?P<color{i}>{colors})\s+(?P<shape{i}>{shapes})"
-_COLORS_RE = "|".join(COLORS)
-_SHAPES_RE = "|".join(SHAPES)
-_BG_RE = "|".join(BACKGROUNDS)
-_PROMPT_RE = re.compile(
-    _OBJECT.format(i=1, colors=_COLORS_RE, shapes=_SHAPES_RE)
-    + r"(?:\s+and\s+" + _OBJECT.format(i=2, colors=_COLORS_RE, shapes=_SHAPES_RE) + r")?"
-    + r"\s+(?:moving\s+(?P<motion>left|right|up|down|diagonally)|(?:staying|standing)\s+still)"
-    + r"\s+on\s+an?\s+(?P<bg>" + _BG_RE + r")\s+background",
-    re.IGNORECASE,
+from reference_models.synthetic_world import (
+    BACKGROUNDS,
+    COLORS,
+    DEFECTS,
+    MOTIONS,
+    SHAPES,
+    Scene,
+    SceneError,
+    SceneObject,
+    describe_scene,
+    parse_scene,
+    render_clip,
+    render_scene,
+    suite_scenes,
+    two_object_relation,
 )
+from vbench_lite.generators.base import Generator, unknown_arguments_error
+from vbench_lite.types import Clip, Prompt, VbenchError, slugify
 
-
-@dataclass(frozen=True)
-class SceneObject:
-    shape: str
-    color: str
-    motion: str
-
-
-@dataclass(frozen=True)
-class Scene:
-    objects: tuple[SceneObject, ...]
-    background: str
-
-    def text(self) -> str:
-        return describe_scene(self)
-
-
-def describe_scene(scene: Scene) -> str:
-    objs = " and ".join(f"a {o.color} {o.shape}" for o in scene.objects)
-    motion = scene.objects[0].motion
-    verb = "staying still" if motion == "still" else f"moving {motion}"
-    return f"{objs} {verb} on a {scene.background} background"
+__all__ = ["BACKGROUNDS", "COLORS", "DEFECTS", "MOTIONS", "SHAPES", "Scene", "SceneObject", "SyntheticGenerator",
+           "describe_scene", "render_scene", "scene_from_prompt", "synthetic_suite_prompts"]
 
 
 def scene_from_prompt(prompt: Prompt) -> Scene:
-    """Structured fields win (``objects``: [{shape, color, motion}], ``background``); else the text is parsed."""
-    f = prompt.fields or {}
-    if "objects" in f and "background" in f:
-        objs = tuple(SceneObject(o["shape"], o["color"], o.get("motion", "still")) for o in f["objects"])
-        scene = Scene(objs, f["background"])
-    else:
-        m = _PROMPT_RE.search(prompt.text)
-        if not m:
-            raise VbenchError(
-                f"prompt {prompt.id!r}: the synthetic world cannot render {prompt.text!r} "
-                "(expected e.g. 'a red circle moving left on a black background')")
-        motion = (m.group("motion") or "still").lower()
-        objs = [SceneObject(m.group("shape1").lower(), m.group("color1").lower(), motion)]
-        if m.group("shape2"):
-            objs.append(SceneObject(m.group("shape2").lower(), m.group("color2").lower(), motion))
-        scene = Scene(tuple(objs), m.group("bg").lower())
-    for o in scene.objects:
-        if o.shape not in SHAPES or o.color not in COLORS or o.motion not in MOTIONS:
-            raise VbenchError(f"prompt {prompt.id!r}: unknown shape/colour/motion in {o}")
-    if scene.background not in BACKGROUNDS:
-        raise VbenchError(f"prompt {prompt.id!r}: unknown background {scene.background!r}")
-    return scene
-
-
-def _seed_for(prompt_id: str, seed: int) -> int:
-    digest = hashlib.sha256(f"{prompt_id}|{seed}".encode()).digest()
-    return int.from_bytes(digest[:8], "little")
-
-
-def _shape_mask(shape: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float, r: float) -> np.ndarray:
-    """Coverage in [0, 1] of one shape on a supersampled grid (anti-aliased by averaging later)."""
-    dy, dx = yy - cy, xx - cx
-    if shape == "circle":
-        return (dx * dx + dy * dy) <= r * r
-    if shape == "square":
-        return (np.abs(dx) <= r * 0.85) & (np.abs(dy) <= r * 0.85)
-    if shape == "diamond":
-        return (np.abs(dx) + np.abs(dy)) <= r * 1.1
-    if shape == "triangle":  # apex up
-        top, bottom = cy - r, cy + r * 0.8
-        half_width = (yy - top) / (bottom - top) * r
-        return (yy >= top) & (yy <= bottom) & (np.abs(dx) <= half_width)
-    raise VbenchError(f"unknown shape {shape!r}")
-
-
-def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, int],
-                 color_override: dict[int, str] | None = None, rng_key: str = "") -> np.ndarray:
-    """Render ``(T, H, W, 3)`` uint8 frames. Objects bounce off the borders so motion never stops."""
-    h, w = size
-    rng = np.random.default_rng(_seed_for(rng_key, seed))
-    ss = 2  # 2x2 supersampling for anti-aliased edges: smooth motion for optical flow
-    ys = (np.arange(h * ss) + 0.5) / ss
-    xs = (np.arange(w * ss) + 0.5) / ss
-    yy, xx = np.meshgrid(ys, xs, indexing="ij")
-    bg = np.array(BACKGROUNDS[scene.background], dtype=np.float32)
-    frames = np.empty((num_frames, h, w, 3), dtype=np.float32)
-    frames[:] = bg
-    scale = min(h, w)
-    for k, obj in enumerate(scene.objects):
-        r = scale * rng.uniform(0.13, 0.18)
-        dx, dy = MOTIONS[obj.motion]
-        # Start on the side the motion leaves, so a 16-frame clip moves the way its prompt says before any bounce.
-        cx0 = _start(rng, dx, r, w - r)
-        cy0 = _start(rng, dy, r, h - r)
-        if len(scene.objects) > 1:  # keep two objects apart, in the relation the prompt's fields state
-            if two_object_relation(obj.motion) == "above":
-                cy0 = h * (0.28 if k == 0 else 0.72) + rng.uniform(-0.04, 0.04) * h
-            else:
-                cx0 = w * (0.28 if k == 0 else 0.72) + rng.uniform(-0.04, 0.04) * w
-        speed = scale * rng.uniform(0.025, 0.035)  # pixels per frame
-        color_name = (color_override or {}).get(k, obj.color)
-        color = np.array(COLORS[color_name], dtype=np.float32)
-        for t in range(num_frames):
-            cx = _bounce(cx0 + dx * speed * t, r, w - r)
-            cy = _bounce(cy0 + dy * speed * t, r, h - r)
-            cover = _shape_mask(obj.shape, yy, xx, cy, cx, r).astype(np.float32)
-            cover = cover.reshape(h, ss, w, ss).mean(axis=(1, 3))[..., None]  # (H, W, 1)
-            frames[t] = frames[t] * (1.0 - cover) + color * cover
-    return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
-
-
-def two_object_relation(motion: str) -> str:
-    """Where object 0 starts relative to object 1: stacked for horizontal motion, side by side otherwise."""
-    dx, dy = MOTIONS[motion]
-    return "above" if dx != 0 and dy == 0 else "left of"
-
-
-def _start(rng: np.random.Generator, direction: float, lo: float, hi: float) -> float:
-    u = rng.uniform()
-    if direction > 0:
-        return lo + 0.2 * u * (hi - lo)
-    if direction < 0:
-        return hi - 0.2 * u * (hi - lo)
-    return lo + u * (hi - lo)
-
-
-def _bounce(x: float, lo: float, hi: float) -> float:
-    """Reflect ``x`` into ``[lo, hi]`` (a triangle wave), so objects bounce off the borders."""
-    span = hi - lo
-    if span <= 0:
-        return lo
-    y = (x - lo) % (2 * span)
-    return lo + (y if y <= span else 2 * span - y)
-
-
-def wrong_colors(scene: Scene) -> dict[int, str]:
-    """A colour for each object that is far from the asked one (the one of the opposite hue in our palette)."""
-    names = list(COLORS)
-    opposite = {"red": "cyan", "cyan": "red", "green": "purple", "purple": "green", "blue": "yellow",
-                "yellow": "blue", "orange": "blue", "white": "red"}
-    return {k: opposite.get(o.color, names[(names.index(o.color) + 4) % len(names)])
-            for k, o in enumerate(scene.objects)}
-
-
-def apply_defect(frames: np.ndarray, defect: str, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """Degrade rendered uint8 frames; ``wrong_color`` is applied at render time, not here."""
-    x = frames.astype(np.float32)
-    if defect in ("none", "wrong_color"):
-        return frames
-    if defect == "flicker":
-        # Brighten dark clips and darken bright ones, so the change is never lost to clipping at 0 or 255.
-        step = 30.0 * strength * (1.0 if x.mean() < 128 else -1.0)
-        offsets = np.where(np.arange(len(x)) % 2 == 1, step, 0.0).astype(np.float32)
-        x = x + offsets[:, None, None, None]
-    elif defect == "freeze":
-        x = np.repeat(x[:1], len(x), axis=0)
-    elif defect == "shuffle":
-        order = rng.permutation(len(x))
-        if len(x) > 1:
-            while np.all(order == np.arange(len(x))):
-                order = rng.permutation(len(x))
-        x = x[order]
-    elif defect == "noise":
-        x = x + rng.normal(0.0, 60.0 * strength, size=x.shape).astype(np.float32)
-    elif defect == "blur":
-        import cv2
-
-        sigma = 3.0 * strength * min(x.shape[1], x.shape[2]) / 64.0
-        x = np.stack([cv2.GaussianBlur(f, (0, 0), sigmaX=sigma, sigmaY=sigma) for f in x])
-    else:
-        raise VbenchError(f"unknown defect {defect!r} (known: {', '.join(DEFECTS)})")
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+    """The scene of a prompt: its structured fields (``objects``, ``background``) win, else its text is parsed."""
+    try:
+        return parse_scene(prompt.text, prompt.fields)
+    except SceneError as exc:
+        raise VbenchError(f"prompt {prompt.id!r}: {exc}") from exc
 
 
 class SyntheticGenerator(Generator):
@@ -259,46 +60,20 @@ class SyntheticGenerator(Generator):
         self.fps = float(fps)
 
     def generate(self, prompt: Prompt, *, seed: int, num_frames: int, size: tuple[int, int]) -> Clip:
-        scene = scene_from_prompt(prompt)
-        override = wrong_colors(scene) if self.defect == "wrong_color" else None
-        frames = render_scene(scene, seed=seed, num_frames=num_frames, size=size, color_override=override,
-                              rng_key=prompt.id)
-        rng = np.random.default_rng(_seed_for(prompt.id + "|defect", seed))
-        frames = apply_defect(frames, self.defect, self.strength, rng)
+        frames = render_clip(scene_from_prompt(prompt), key=prompt.id, seed=seed, num_frames=num_frames, size=size,
+                             defect=self.defect, strength=self.strength)
         return Clip(frames, fps=self.fps, source=f"synthetic:{prompt.id}:{seed}")
 
 
 def synthetic_suite_prompts() -> list[Prompt]:
-    """The ``synthetic`` suite: every colour x shape x motion on two backgrounds, plus two-object scenes.
+    """The ``synthetic`` suite: the world's suite scenes as prompts (ids are the slugs of their texts).
 
     Deterministic and ordered, so its sha256 is stable.
     """
-    prompts: list[Prompt] = []
-    bgs = list(BACKGROUNDS)
-    colors = list(COLORS)
-    for ci, color in enumerate(colors):
-        for si, shape in enumerate(SHAPES):
-            for mi, motion in enumerate(MOTIONS):
-                # vary the background and keep the suite small: one background per combination
-                bg = bgs[(ci + si + mi) % len(bgs)]
-                if COLORS[color] == BACKGROUNDS.get(bg) or (color == "white" and bg == "white"):
-                    bg = "black"
-                scene = Scene((SceneObject(shape, color, motion),), bg)
-                prompts.append(_scene_prompt(scene))
-    for k in range(16):
-        c1, c2 = colors[k % len(colors)], colors[(k * 3 + 1) % len(colors)]
-        if c1 == c2:
-            c2 = colors[(k + 2) % len(colors)]
-        s1, s2 = SHAPES[k % len(SHAPES)], SHAPES[(k + 1) % len(SHAPES)]
-        motion = list(MOTIONS)[k % len(MOTIONS)]
-        bg = "white" if "white" not in (c1, c2) and k % 4 == 0 else bgs[k % 3]
-        prompts.append(_scene_prompt(Scene((SceneObject(s1, c1, motion), SceneObject(s2, c2, motion)), bg)))
-    return prompts
+    return [_scene_prompt(scene) for scene in suite_scenes()]
 
 
 def _scene_prompt(scene: Scene) -> Prompt:
-    from vbench_lite.types import slugify
-
     text = describe_scene(scene)
     motion = scene.objects[0].motion
     dims = ["subject_consistency", "background_consistency", "color"]

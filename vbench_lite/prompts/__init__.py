@@ -71,15 +71,8 @@ version ``"import"``, and are hashed the same way.
 """
 
 from vbench_lite.prompts.importers import import_csv, import_text, import_vbench_json
-from vbench_lite.prompts.suite import (
-    Suite,
-    builtin_suite_path,
-    canonical_prompts_json,
-    list_suites,
-    load_suite,
-    prompts_sha256,
-    write_suite,
-)
+from vbench_lite.prompts.library import builtin_suite_path, list_suites, load_suite
+from vbench_lite.prompts.suite import Suite, canonical_prompts_json, prompts_sha256, write_suite
 from vbench_lite.prompts.vocabulary import CAMERA_MOVES, CATEGORIES, DIMENSIONS, RELATIONS
 
 __all__ = [

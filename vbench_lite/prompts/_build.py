@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from vbench_lite.prompts.suite import Suite, builtin_suite_path, write_suite
+from vbench_lite.prompts.library import builtin_suite_path
+from vbench_lite.prompts.suite import Suite, write_suite
 from vbench_lite.types import Prompt
 
 

@@ -25,7 +25,7 @@ import sys
 from typing import Any
 
 from vbench_lite.prompts._build import build_main
-from vbench_lite.prompts.importers import assign_ids
+from vbench_lite.prompts.drafts import assign_ids
 from vbench_lite.prompts.vocabulary import CAMERA_MOVES, CATEGORIES, DIMENSIONS, RELATIONS
 from vbench_lite.types import Prompt
 

@@ -1,4 +1,4 @@
-"""The :class:`Suite` type, its sha256, and loading suites by builtin name or from a file."""
+"""The :class:`Suite` type, its sha256, our suite file format (parse and write)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from vbench_lite.prompts.drafts import assign_ids
 from vbench_lite.types import Prompt, VbenchError
 
-SUITES_PACKAGE = "vbench_lite.prompts.suites"
 BUILTIN_SOURCE = "builtin"
 
 
@@ -104,57 +103,8 @@ class Suite:
         return f'{head},\n "prompts": [\n  {lines}\n ]\n}}\n'
 
 
-# -- builtin suites ------------------------------------------------------------------------------------------------
-def _suites_dir():
-    return resources.files(SUITES_PACKAGE)
-
-
-def list_suites() -> list[str]:
-    """Names of the builtin suites (the ``suites/*.json`` files shipped in the package)."""
-    return sorted(entry.name[: -len(".json")] for entry in _suites_dir().iterdir() if entry.name.endswith(".json"))
-
-
-def builtin_suite_path(name: str) -> Path:
-    return Path(str(_suites_dir().joinpath(f"{name}.json")))
-
-
-def load_suite(name_or_path: str | Path) -> Suite:
-    """A builtin suite by name (``standard``, ``synthetic``) or a suite file.
-
-    Files: ``.json`` (our suite format, or VBench's prompt list, told apart by their shape), ``.txt`` (one prompt a
-    line) or ``.csv`` (a ``text`` or ``prompt`` column). Any problem is a :class:`VbenchError` naming the file.
-    """
-    from vbench_lite.prompts import importers
-
-    text = str(name_or_path)
-    if text in list_suites():
-        path = builtin_suite_path(text)
-        return suite_from_dict(importers.read_json(path), source=BUILTIN_SOURCE, where=str(path))
-    path = Path(text)
-    if not path.exists():
-        if path.suffix == "" and "/" not in text and "\\" not in text:
-            known = ", ".join(list_suites())
-            raise VbenchError(f"{text}: no builtin suite or file of that name (builtin suites: {known})")
-        raise VbenchError(f"{path}: no such file")
-    if path.is_dir():
-        raise VbenchError(f"{path}: is a folder, expected a suite file (.json, .txt or .csv)")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        data = importers.read_json(path)
-        if isinstance(data, dict):
-            return suite_from_dict(data, source=str(path), where=str(path))
-        return importers.import_vbench_json(path, data=data)
-    if suffix == ".txt":
-        return importers.import_text(path)
-    if suffix == ".csv":
-        return importers.import_csv(path)
-    raise VbenchError(f"{path}: unknown suite file type {path.suffix!r} (use .json, .txt or .csv)")
-
-
 def suite_from_dict(data: dict[str, Any], *, source: str, where: str) -> Suite:
     """Parse our suite format; ``where`` names the file in error messages."""
-    from vbench_lite.prompts.importers import assign_ids
-
     if not isinstance(data, dict):
         raise VbenchError(f"{where}: expected a JSON object with 'name', 'version' and 'prompts'")
     missing = [k for k in ("name", "version", "prompts") if k not in data]

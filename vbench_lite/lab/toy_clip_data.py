@@ -20,7 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from vbench_lite.generators.synthetic import (
+from metrics.clip_model import frames_to_pixels
+from reference_models.synthetic_world import (
     BACKGROUNDS,
     COLORS,
     MOTIONS,
@@ -110,8 +111,6 @@ def render_frames(scene: Scene, seed: int, size: int, image_size: int = 64) -> n
                           rng_key=slugify(describe_scene(scene)))
     if size == image_size:
         return frames
-    from metrics.clip_similarity import frames_to_pixels
-
     pixels = frames_to_pixels(frames, image_size)  # (T, 3, S, S) in [0, 1]
     return (pixels.permute(0, 2, 3, 1).numpy() * 255.0).round().astype(np.uint8)
 

@@ -1,37 +1,15 @@
-"""Measured cost of the attention strategies: latency, peak memory, scaling exponents, fraction of matmul peak.
+"""The attention-cost sweep: analytic and measured rows for every (strategy, frames, grid), scaling fits, files.
 
-- **Latency**: ``torch.utils.benchmark.Timer`` (``num_threads = torch.get_num_threads()``, CUDA synchronisation
-  handled by the Timer) with ``adaptive_autorange``: at least 4 timed blocks after a warm-up, until the IQR is
-  within 10% of the median or the time budget is spent. Rows carry the median and the IQR.
-- **Peak memory** of one call, beyond what was live before it (output included): on CUDA
-  ``max_memory_allocated`` after ``reset_peak_memory_stats``; on CPU the process's peak resident set (``VmHWM``)
-  after resetting it through ``/proc/self/clear_refs`` and returning freed heap pages with ``malloc_trim``, minus
-  the resident set before the call. Elsewhere it is left empty.
-- **Peak matmul**: FLOP/s of dense square matmuls measured in the same run (fp32, and the sweep's dtype): the
-  fastest block of probes taken before, between the strategies of, and after the sweep, the denominator of
-  ``fraction_of_peak = analytic matmul FLOPs / median latency / peak`` (and of ``fraction_of_peak_best``, which uses
-  the fastest block of the configuration, like for like with the peak).
-- **Scaling exponent** per strategy: least squares of ``log latency`` on ``log tokens`` over the sweep; the
-  analytic exponent (same fit on the analytic FLOPs) is reported beside it. A measured exponent well below the
-  analytic one means the strategy pays a per-call cost that does not grow with its FLOPs (overhead-bound).
-- **Scope** ``core`` (default) times ``VideoAttention.core``: the strategy's reshapes and attention on projected
-  ``qkv``, the part that differs between strategies. ``module`` times the whole module, projections included.
-- **Problems** are the independent (sequence, head) attention problems of a configuration (``B*T*h`` for spatial,
-  ``B*H*W*h`` for temporal); ``us_per_problem`` = core latency / problems exposes a fixed cost per problem, the
-  signature of overhead-bound strategies (thousands of tiny ``T x T`` problems). ``breakdown`` adds the ops that
-  take the most self time (torch profiler), e.g. the fused kernel versus the copies a reshape makes.
-- Running out of memory is a result (``"OOM at N tokens"``), and configurations whose analytic working set exceeds
-  the memory cap are not run (``"skipped: would need X GiB"``).
+``vbench-lite attention --measure`` and the demo run it; the measuring primitives are
+:mod:`vbench_lite.lab.attention_measure` (its docstring says how each number is measured), the analytic counts
+:mod:`metrics.attention_cost`, the tables and charts :mod:`reports.attention_report`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import json
 import math
-import os
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -42,157 +20,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from metrics.attention_cost import (
-    attention_plan,
-    dtype_bytes,
-    human_bytes,
-    sig3,
-    token_count,
-)
+from metrics.attention_cost import attention_plan, dtype_bytes, token_count
 from reference_models.attention import ATTENTION_STRATEGIES, DEFAULT_WINDOW, build_attention, resolve_strategy
-from vbench_lite.native import native_stderr_silenced
+from reports.attention_report import sweep_markdown, sweep_plots
+from vbench_lite.lab.attention_measure import (
+    TORCH_DTYPES,
+    cpu_peak_memory_supported,
+    format_breakdown,
+    measure_matmul_peak,
+    measure_peak_memory,
+    op_breakdown,
+    time_callable,
+)
 
 DEFAULT_STRATEGIES = tuple(ATTENTION_STRATEGIES)
 DEFAULT_FRAMES = (4, 8, 16)
 DEFAULT_GRIDS = ((16, 16),)
-TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 GIB = 2**30
-
-
-# -- latency --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LatencyStats:
-    median_s: float
-    iqr_s: float
-    runs: int  # timed blocks
-    number_per_run: int
-    min_s: float = math.nan  # the fastest block, per call
-
-
-def time_callable(fn: Callable[[], Any], *, min_run_time: float = 0.05, max_run_time: float = 1.0,
-                  threshold: float = 0.1, min_blocks: int = 3, label: str = "", device: str = "cpu") -> LatencyStats:
-    """Median and IQR of one call of ``fn`` with ``torch.utils.benchmark.Timer`` at this process's thread count.
-
-    ``adaptive_autorange`` stops once 4 blocks agree within ``threshold`` (IQR / median) or the budget is spent;
-    the budget grows so that a slow call still gets about ``min_blocks`` timed blocks.
-    """
-    from torch.utils import benchmark
-
-    is_cuda = torch.device(device).type == "cuda"
-    start = time.perf_counter()
-    fn()  # warm-up, and a first estimate of one call
-    if is_cuda:
-        torch.cuda.synchronize(device)
-    once = time.perf_counter() - start
-    budget = max(max_run_time, (min_blocks - 0.5) * once)
-    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads(), label=label)
-    m = timer.adaptive_autorange(threshold=threshold, min_run_time=min_run_time, max_run_time=budget)
-    return LatencyStats(median_s=float(m.median), iqr_s=float(m.iqr), runs=len(m.raw_times),
-                        number_per_run=int(m.number_per_run), min_s=float(min(m.times)))
-
-
-# -- memory ---------------------------------------------------------------------------------------------------
-def _proc_status_bytes(*keys: str) -> dict[str, int]:
-    out = {}
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            if key in keys:
-                out[key] = int(value.split()[0]) * 1024  # reported in kB
-    return out
-
-
-def _release_freed_memory() -> None:
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")  # "5" resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
-def cpu_peak_memory_supported() -> bool:
-    return os.path.exists("/proc/self/status") and _reset_peak_rss()
-
-
-def measure_peak_memory(fn: Callable[[], Any], device: str = "cpu") -> int | None:
-    """Peak bytes one call of ``fn`` adds to what was live before it (its output included); None if unmeasurable."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        out = fn()
-        torch.cuda.synchronize(device)
-        peak = torch.cuda.max_memory_allocated(device) - before
-        del out
-        return int(peak)
-    if not os.path.exists("/proc/self/status"):
-        return None
-    _release_freed_memory()
-    if not _reset_peak_rss():
-        return None
-    before = _proc_status_bytes("VmRSS")["VmRSS"]
-    out = fn()
-    peak = _proc_status_bytes("VmHWM")["VmHWM"] - before
-    del out
-    return max(int(peak), 0)
-
-
-# -- where the time goes -----------------------------------------------------------------------------------------
-def op_breakdown(fn: Callable[[], Any], *, repeats: int = 3, top: int = 4) -> list[dict[str, Any]]:
-    """The ops that take the most self time in ``fn`` (torch profiler, CPU and CUDA activities), per call."""
-    from torch.profiler import ProfilerActivity, profile
-
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
-    fn()
-    with native_stderr_silenced(), profile(activities=activities) as prof:
-        for _ in range(repeats):
-            fn()
-    events = prof.key_averages()
-
-    def self_time(e) -> float:
-        device = getattr(e, "self_device_time_total", 0) or 0
-        return float(e.self_cpu_time_total + device)
-
-    total = sum(self_time(e) for e in events) or 1.0
-    ranked = sorted(events, key=self_time, reverse=True)[:top]
-    return [{"op": e.key.removeprefix("aten::"), "ms": self_time(e) / repeats / 1e3,
-             "share": self_time(e) / total, "calls": e.count // repeats} for e in ranked]
-
-
-_SHORT_OP_NAMES = {"_scaled_dot_product_flash_attention_for_cpu": "sdpa_flash_cpu",
-                   "_scaled_dot_product_flash_attention": "sdpa_flash", "_efficient_attention_forward": "sdpa_mem_eff",
-                   "_scaled_dot_product_efficient_attention": "sdpa_mem_eff"}
-
-
-def format_breakdown(ops: Sequence[dict[str, Any]], min_share: float = 0.01) -> str:
-    """``"sdpa_flash_cpu 89%, copy_ 10%"``: ops with at least ``min_share`` of the self time."""
-    return ", ".join(f"{_SHORT_OP_NAMES.get(o['op'], o['op'])} {100 * o['share']:.0f}%" for o in ops
-                     if o["share"] >= min_share)
-
-
-# -- peak matmul ------------------------------------------------------------------------------------------------
-def measure_matmul_peak(device: str = "cpu", dtype: str = "float32", sizes: Sequence[int] = (1024, 2048),
-                        min_run_time: float = 0.05, max_run_time: float = 0.5) -> dict[str, Any]:
-    """Peak FLOP/s of dense square ``n x n @ n x n`` matmuls (``2 n^3`` FLOPs): the fastest timed block of the
-    best size, since a peak is what the machine can do (the median of that size is kept beside it)."""
-    best: dict[str, Any] = {"dtype": dtype, "device": device, "flops_per_s": 0.0}
-    for n in sizes:
-        a = torch.randn(n, n, device=device).to(TORCH_DTYPES[dtype])
-        b = torch.randn(n, n, device=device).to(TORCH_DTYPES[dtype])
-        stats = time_callable(lambda a=a, b=b: a @ b, min_run_time=min_run_time, max_run_time=max_run_time,
-                              label=f"matmul {n}", device=device)
-        rate = 2 * n**3 / stats.min_s
-        if rate > best["flops_per_s"]:
-            best = {"dtype": dtype, "device": device, "n": n, "min_s": stats.min_s, "median_s": stats.median_s,
-                    "flops_per_s": rate, "median_flops_per_s": 2 * n**3 / stats.median_s}
-    return best
 
 
 # -- fits -------------------------------------------------------------------------------------------------------
@@ -498,67 +342,7 @@ def run_sweep(settings: SweepSettings, progress: Callable[[dict[str, Any]], None
     return SweepResult(rows, meta)
 
 
-# -- reports ----------------------------------------------------------------------------------------------------
-SUMMARY_COLUMNS = [
-    ("strategy", "strategy", str),
-    ("frames", "T", str),
-    ("grid", "grid", str),
-    ("tokens", "tokens", lambda v: f"{v:,}"),
-    ("pairs", "pairs/head", sig3),
-    ("attention_problems", "problems", lambda v: f"{v:,}"),
-    ("core_flops", "core GFLOP", lambda v: f"{v / 1e9:.3f}"),
-    ("module_flops", "module GFLOP", lambda v: f"{v / 1e9:.3f}"),
-    ("plain_attention_bytes", "plain attn mem", human_bytes),
-    ("flash_state_bytes", "flash attn mem", human_bytes),
-]
-MEASURED_COLUMNS = [
-    ("latency_median_s", "median ms", lambda v: f"{v * 1e3:.3f}"),
-    ("latency_iqr_s", "IQR ms", lambda v: f"{v * 1e3:.3f}"),
-    ("peak_memory_bytes", "peak mem", human_bytes),
-    ("achieved_flops_per_s", "GFLOP/s", lambda v: f"{v / 1e9:.1f}"),
-    ("fraction_of_peak", "% peak", lambda v: f"{100 * v:.1f}"),
-    ("fraction_of_peak_best", "best %", lambda v: f"{100 * v:.1f}"),
-    ("us_per_problem", "us/problem", lambda v: f"{v:.2f}"),
-    ("status", "status", lambda v: v if len(v) <= 72 else v[:69] + "..."),
-]
-
-
-def _cell(row: dict[str, Any], key: str, fmt: Callable[[Any], str]) -> str:
-    value = f"{row['height']}x{row['width']}" if key == "grid" else row.get(key)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return fmt(value)
-
-
-def format_rows(rows: Sequence[dict[str, Any]], measured: bool | None = None) -> tuple[list[str], list[list[str]]]:
-    """Header and cells of the summary table (measured columns when any row was measured)."""
-    if measured is None:
-        measured = any(not str(r.get("status", "analytic")).startswith(("analytic", "invalid")) for r in rows)
-    columns = SUMMARY_COLUMNS + (MEASURED_COLUMNS if measured else MEASURED_COLUMNS[-1:])
-    if any(r.get("top_ops") for r in rows):
-        columns = [*columns[:-1], ("top_ops", "top ops (self time)", str), columns[-1]]
-    return [c[1] for c in columns], [[_cell(r, key, fmt) for key, _, fmt in columns] for r in rows]
-
-
-def text_table(header: Sequence[str], cells: Sequence[Sequence[str]], left: Sequence[str] = ("strategy", "status",
-                                                                                           "model")) -> str:
-    """A fixed-width table: numbers right-aligned, the named text columns left-aligned."""
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(header)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) if h in left else v.rjust(w)
-                         for v, w, h in zip(values, widths, header)).rstrip()
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(c) for c in cells)])
-
-
-def markdown_table(header: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header)))
-             + "|"]
-    lines += ["| " + " | ".join(c) + " |" for c in cells]
-    return "\n".join(lines)
-
-
+# -- files ------------------------------------------------------------------------------------------------------
 def _as_rows(df_or_rows: Any) -> list[dict[str, Any]]:
     if hasattr(df_or_rows, "to_dict"):
         records = df_or_rows.to_dict(orient="records")
@@ -586,99 +370,6 @@ def write_attention_report(df_or_rows: Any, out_dir: str | Path, meta: dict[str,
                               "meta": out / "attention_meta.json"}
     pd.DataFrame(rows).to_csv(paths["csv"], index=False)
     paths["meta"].write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    paths.update(_plots(rows, out))
-    paths["markdown"].write_text(_markdown(rows, meta, {k: p.name for k, p in paths.items()}))
-    return paths
-
-
-def _markdown(rows: list[dict[str, Any]], meta: dict[str, Any], names: dict[str, str]) -> str:
-    header, cells = format_rows(rows)
-    parts = ["# Attention cost", ""]
-    env = meta.get("environment")
-    if env:
-        parts.append("Produced by " + ", ".join(f"{k} {v}" for k, v in env.items() if v is not None) + ".")
-    settings = meta.get("settings")
-    if settings:
-        keep = ("dim", "heads", "batch", "impl", "dtype", "device", "scope", "window")
-        parts.append("Settings: " + ", ".join(f"{k}={settings[k]}" for k in keep if k in settings) + ".")
-    for dtype, peak in (meta.get("matmul_peak") or {}).items():
-        parts.append(f"Measured dense matmul peak ({dtype}, n={peak.get('n')}): "
-                     f"{peak['flops_per_s'] / 1e9:.1f} GFLOP/s.")
-    parts += ["", "FLOPs are matmul FLOPs (2 per multiply-add); pairs are query-key pairs per head; 'plain attn "
-              "mem' is the analytic peak of live score and softmax matrices of the plain path, 'flash attn mem' the "
-              "per-row softmax statistics a flash-style kernel keeps instead.", "", markdown_table(header, cells), ""]
-    fits = meta.get("fits") or []
-    if fits:
-        keys = ("analytic_exponent", "measured_exponent", "measured_r2", "points", "fixed_us_per_problem",
-                "marginal_gflop_per_s")
-        parts += ["## Scaling exponents and overhead fit", "",
-                  "Exponents: log-log least squares of analytic FLOPs and of measured latency against tokens. "
-                  "Overhead fit: latency = fixed cost x problems + FLOPs / marginal rate (non-negative least "
-                  "squares; only where problems and FLOPs vary independently over the sweep).", "",
-                  markdown_table(["strategy", "analytic exp.", "measured exp.", "R^2", "points",
-                                  "fixed us/problem", "marginal GFLOP/s"],
-                                 [[f["strategy"], *("-" if f.get(k) is None else str(f[k]) for k in keys)]
-                                  for f in fits]), ""]
-    plots = [names[k] for k in ("plot_cost_vs_frames", "plot_latency_vs_tokens") if k in names]
-    if plots:
-        parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
-    return "\n".join(parts)
-
-
-def _plots(rows: list[dict[str, Any]], out: Path) -> dict[str, Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths: dict[str, Path] = {}
-    strategies = list(dict.fromkeys(r["strategy"] for r in rows))
-    grids = list(dict.fromkeys((r["height"], r["width"]) for r in rows))
-    styles = ["-", "--", ":", "-."]
-    timed = [r for r in rows if r.get("latency_median_s")]
-    panels = 2 if timed else 1
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), squeeze=False)
-    for gi, grid in enumerate(grids):
-        for si, strategy in enumerate(strategies):
-            color = f"C{si % 10}"
-            mine = sorted((r for r in rows if r["strategy"] == strategy and (r["height"], r["width"]) == grid),
-                          key=lambda r: r["frames"])
-            label = strategy if len(grids) == 1 else f"{strategy} {grid[0]}x{grid[1]}"
-            axes[0][0].plot([r["frames"] for r in mine], [max(r["flops"], 1) for r in mine], styles[gi % 4],
-                            color=color, marker="o", label=label)
-            mine_t = [r for r in mine if r.get("latency_median_s")]
-            if panels == 2 and mine_t:
-                axes[0][1].plot([r["frames"] for r in mine_t], [r["latency_median_s"] * 1e3 for r in mine_t],
-                                styles[gi % 4], color=color, marker="o", label=label)
-    axes[0][0].set(xscale="log", yscale="log", xlabel="frames T", ylabel="analytic matmul FLOPs (timed scope)",
-                   title="Attention cost vs frames")
-    if panels == 2:
-        axes[0][1].set(xscale="log", yscale="log", xlabel="frames T", ylabel="median latency (ms)",
-                       title="Measured latency vs frames")
-    for ax in axes[0]:
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths["plot_cost_vs_frames"] = out / "attention_cost_vs_frames.png"
-    fig.savefig(paths["plot_cost_vs_frames"], dpi=110)
-    plt.close(fig)
-    if timed:
-        fits = {f["strategy"]: f for f in scaling_fits(rows)}
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        for si, strategy in enumerate(strategies):
-            mine = sorted((r for r in timed if r["strategy"] == strategy), key=lambda r: r["tokens"])
-            if not mine:
-                continue
-            slope = fits[strategy]["measured_exponent"]
-            label = strategy if slope is None else f"{strategy} (slope {slope:.2f})"
-            ax.plot([r["tokens"] for r in mine], [r["latency_median_s"] * 1e3 for r in mine], marker="o",
-                    color=f"C{si % 10}", label=label)
-        ax.set(xscale="log", yscale="log", xlabel="tokens N", ylabel="median latency (ms)",
-               title="Latency vs tokens (log-log)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths["plot_latency_vs_tokens"] = out / "attention_latency_vs_tokens.png"
-        fig.savefig(paths["plot_latency_vs_tokens"], dpi=110)
-        plt.close(fig)
+    paths.update(sweep_plots(rows, meta["fits"], out))
+    paths["markdown"].write_text(sweep_markdown(rows, meta, {k: p.name for k, p in paths.items()}))
     return paths

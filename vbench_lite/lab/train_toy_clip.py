@@ -1,7 +1,11 @@
 """Train the offline toy CLIP on captioned frames of the synthetic world, then measure held-out retrieval.
 
-    python -m reference_models.toy_clip.train                 # train, save the shipped weights, evaluate
-    python -m reference_models.toy_clip.train --eval-only     # evaluate the shipped weights
+    python -m vbench_lite.lab.train_toy_clip                 # train, save the shipped weights, evaluate
+    python -m vbench_lite.lab.train_toy_clip --eval-only     # evaluate the shipped weights
+
+(The shipped weights record the command under its former name, ``python -m reference_models.toy_clip.train``; the
+options are the same.) The weights and config live in :mod:`reference_models.toy_clip`; the data, this script and
+the evaluation use the metric's own preprocessing (:mod:`metrics.clip_model`), so they live here, above the metrics.
 
 Objective: CLIP's symmetric contrastive loss with several positives. A frame cannot show motion, so every caption
 in the batch whose colours, shapes and background match the frame (``data.appearance_key``) is a positive; the
@@ -29,8 +33,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from metrics.clip_model import ClipEncoder, frames_to_pixels, load_clip, normalize_pixels
+from metrics.functional.clip_score import cosine_matrix
+from reference_models.synthetic_world import MOTIONS, SHAPES, Scene, SceneObject
 from reference_models.toy_clip import MODEL_NAME, PACKAGE_DIR, WEIGHTS_PATH, register_config
-from reference_models.toy_clip.data import (
+from vbench_lite.lab.toy_clip_data import (
     CLIP_FRAMES,
     PoolEntry,
     render_frames,
@@ -38,7 +45,7 @@ from reference_models.toy_clip.data import (
     training_frames,
     two_object_pool,
 )
-from vbench_lite.generators.synthetic import SHAPES
+from vbench_lite.video_io import sample_indices
 
 REPORT_PATH = PACKAGE_DIR / "train_report.json"
 
@@ -58,8 +65,6 @@ def contrastive_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, positives:
 
 
 def _pixels(frames: np.ndarray, mean, std) -> torch.Tensor:
-    from metrics.clip_similarity import frames_to_pixels, normalize_pixels
-
     return normalize_pixels(frames_to_pixels(frames, frames.shape[1]), mean, std)
 
 
@@ -132,8 +137,6 @@ def train(*, steps: int, batch_size: int, lr: float, warmup: int, n_groups: int,
 
 @torch.no_grad()
 def _quick_retrieval(model, tokenizer, entries: list[PoolEntry], mean, std, frames: int = 4) -> float:
-    from vbench_lite.video_io import sample_indices
-
     steps = sample_indices(CLIP_FRAMES, "uniform", frames)
     clips = np.concatenate([render_frames(e.scene, e.seed, 64)[steps] for e in entries])
     emb = model.encode_image(_pixels(clips, mean, std), normalize=True).view(len(entries), frames, -1)  # (N, k, D)
@@ -153,9 +156,6 @@ def save_weights(model: torch.nn.Module, path: Path, metadata: dict[str, str]) -
 
 def retrieval_scores(encoder, entries: list[PoolEntry], frames: int = 8, size: int = 64) -> torch.Tensor:
     """(caption, clip) matrix of per-video ``clip_similarity``: mean over sampled frames of the frame-caption cosine."""
-    from metrics.functional.clip_score import cosine_matrix
-    from vbench_lite.video_io import sample_indices
-
     steps = sample_indices(CLIP_FRAMES, "uniform", frames)
     clips = np.concatenate([render_frames(e.scene, e.seed, size)[steps] for e in entries])  # (N*k, S, S, 3)
     frame_emb = encoder.encode_frames(clips)  # (N*k, D)
@@ -175,8 +175,6 @@ def top1_by_split(entries: list[PoolEntry], scores: torch.Tensor) -> dict[str, d
 
 def motion_accuracy(encoder, n_appearances: int = 16, frames: int = 8, seed: int = 0) -> dict[str, float]:
     """Top-1 among the 6 clips of one appearance that differ only in motion (chance = 1/6)."""
-    from vbench_lite.generators.synthetic import MOTIONS, Scene, SceneObject
-
     base = retrieval_pool(seed=seed, limit=n_appearances)
     hits, total = 0, 0
     for entry in base:
@@ -192,8 +190,6 @@ def motion_accuracy(encoder, n_appearances: int = 16, frames: int = 8, seed: int
 def evaluate(weights: Path = WEIGHTS_PATH, *, seed: int = 0, limit: int | None = None, frames: int = 8,
              dtype: str = "float32", with_motion: bool = True) -> dict[str, Any]:
     """Held-out retrieval of the weights in ``weights``, loaded through the metric's open_clip path."""
-    from metrics.clip_similarity import ClipEncoder, load_clip
-
     encoder = ClipEncoder(load_clip(MODEL_NAME, str(weights)), dtype=dtype, batch_size=256)
     pool = retrieval_pool(seed=seed, limit=limit)
     result: dict[str, Any] = {"single_object": top1_by_split(pool, retrieval_scores(encoder, pool, frames)),
@@ -207,7 +203,7 @@ def evaluate(weights: Path = WEIGHTS_PATH, *, seed: int = 0, limit: int | None =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m reference_models.toy_clip.train", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m vbench_lite.lab.train_toy_clip", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--batch-size", type=int, default=256)
@@ -230,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {}
     if not args.eval_only:
-        command = "python -m reference_models.toy_clip.train " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = "python -m vbench_lite.lab.train_toy_clip " + " ".join(argv if argv is not None else sys.argv[1:])
         model, info = train(steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup=args.warmup,
                             n_groups=args.groups, frames_per_clip=args.frames_per_clip, seed=args.seed,
                             eval_every=args.eval_every, log=log)
