@@ -24,8 +24,8 @@ from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.clip_model import TOY_MODEL_NAME, ClipEncoder, embed_grouped_by_size, load_clip
 from metrics.functional.clip_score import CLIPSCORE_WEIGHT, frame_text_cosines, video_text_scores
 from metrics.functional.temporal import clip_frame_consistency
+from vbench_lite.frames import SAMPLING_POLICIES, sample_indices
 from vbench_lite.types import Clip, Prompt, VbenchError
-from vbench_lite.video_io import SAMPLING_POLICIES, sample_indices
 
 #: Said next to every number the toy CLIP produces (results.json ``toy_model``, reports, console).
 TOY_DESCRIPTION = f"{TOY_MODEL_NAME}: a toy CLIP trained only on vbench-lite's synthetic world"

@@ -27,7 +27,7 @@ import numpy as np
 
 from metrics.base import VideoMetric, checked_clips
 from metrics.functional.temporal import TemporalSettings, temporal_features
-from vbench_lite.types import Clip, Prompt
+from vbench_lite.types import Clip, Prompt, VbenchError
 
 #: Flat ``--metric-args temporal.NAME`` -> the nested field of :class:`TemporalSettings` it sets.
 FLOW_ALIASES = {
@@ -77,8 +77,13 @@ class TemporalConsistency(VideoMetric):
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         if len(clips) != len(prompts):
             raise ValueError(f"got {len(clips)} clips but {len(prompts)} prompts")
-        return [temporal_features(c.frames, c.fps, self.config, source=c.source or "clip")
-                for c in checked_clips(clips)]
+        return [self._features(c) for c in checked_clips(clips)]
+
+    def _features(self, clip: Clip) -> dict[str, np.ndarray]:
+        try:
+            return temporal_features(clip.frames, clip.fps, self.config, source=clip.source or "clip")
+        except ValueError as exc:  # the functional core's input errors are the user's one-line errors here
+            raise VbenchError(str(exc)) from None
 
 
 __all__ = ["FLOW_ALIASES", "TemporalConsistency"]

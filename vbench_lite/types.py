@@ -187,13 +187,15 @@ def parse_settings(owner: str, cls: type, values: Mapping[str, Any], *, aliases:
         else:
             top[head] = value
     start = base if base is not None else None
-    for head, changes in nested.items():
-        inner = getattr(start, head) if start is not None else None
-        top[head] = dataclasses.replace(inner, **changes) if inner is not None else _field_type(cls, head)(**changes)
-    try:
+    try:  # the dataclasses check their own ranges (ValueError): one line in the same style
+        for head, changes in nested.items():
+            inner = getattr(start, head) if start is not None else None
+            top[head] = (dataclasses.replace(inner, **changes) if inner is not None
+                         else _field_type(cls, head)(**changes))
         return dataclasses.replace(start, **top) if start is not None else cls(**top)
-    except TypeError as exc:
-        raise VbenchError(f"{owner}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        raise VbenchError(message if message.startswith(f"{owner}:") else f"{owner}: {message}") from None
 
 
 def _field_type(cls: type, name: str) -> Any:

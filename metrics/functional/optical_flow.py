@@ -27,8 +27,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vbench_lite.types import VbenchError
-
 FLOW_METHODS = ("dis", "farneback")
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -52,11 +50,11 @@ class FlowSettings:
 
     def __post_init__(self) -> None:
         if self.method not in FLOW_METHODS:
-            raise VbenchError(f"optical flow: unknown method {self.method!r} (known: {', '.join(FLOW_METHODS)})")
+            raise ValueError(f"optical flow: unknown method {self.method!r} (known: {', '.join(FLOW_METHODS)})")
         if self.dis_preset not in DIS_PRESETS:
-            raise VbenchError(f"optical flow: unknown DIS preset {self.dis_preset!r} (known: {', '.join(DIS_PRESETS)})")
+            raise ValueError(f"optical flow: unknown DIS preset {self.dis_preset!r} (known: {', '.join(DIS_PRESETS)})")
         if self.max_side < MIN_FLOW_SIDE:
-            raise VbenchError(f"optical flow: max_side={self.max_side} is below the minimum of {MIN_FLOW_SIDE} pixels")
+            raise ValueError(f"optical flow: max_side={self.max_side} is below the minimum of {MIN_FLOW_SIDE} pixels")
 
     def describe(self) -> dict[str, Any]:
         """Every parameter the estimator runs with (DIS preset values are read back from OpenCV)."""
@@ -90,10 +88,10 @@ class FlowEstimator:
 
     def __call__(self, prev_gray: np.ndarray, next_gray: np.ndarray) -> np.ndarray:
         if prev_gray.shape != next_gray.shape or prev_gray.ndim != 2 or prev_gray.dtype != np.uint8:
-            raise VbenchError(f"optical flow: expected two uint8 (H, W) frames of one size, got "
+            raise ValueError(f"optical flow: expected two uint8 (H, W) frames of one size, got "
                               f"{prev_gray.shape} {prev_gray.dtype} and {next_gray.shape} {next_gray.dtype}")
         if min(prev_gray.shape) < MIN_FLOW_SIDE:
-            raise VbenchError(f"optical flow: frames of {prev_gray.shape[0]}x{prev_gray.shape[1]} are too small "
+            raise ValueError(f"optical flow: frames of {prev_gray.shape[0]}x{prev_gray.shape[1]} are too small "
                               f"(at least {MIN_FLOW_SIDE} pixels a side)")
         if self._dis is not None:
             flow = self._dis.calc(prev_gray, next_gray, None)

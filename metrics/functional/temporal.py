@@ -74,7 +74,6 @@ from metrics.functional.optical_flow import (
     to_gray,
     warp_backward,
 )
-from vbench_lite.types import VbenchError
 
 
 @dataclass(frozen=True)
@@ -92,11 +91,11 @@ class TemporalSettings:
 
     def __post_init__(self) -> None:
         if not 0.0 < self.dynamic_top_fraction <= 1.0 or not 0.0 < self.dynamic_pair_fraction <= 1.0:
-            raise VbenchError("temporal: dynamic_top_fraction and dynamic_pair_fraction must be in (0, 1]")
+            raise ValueError("temporal: dynamic_top_fraction and dynamic_pair_fraction must be in (0, 1]")
         if min(self.dynamic_threshold_px, self.dynamic_reference_side, self.dynamic_reference_fps) <= 0:
-            raise VbenchError("temporal: dynamic threshold, reference side and reference fps must be positive")
+            raise ValueError("temporal: dynamic threshold, reference side and reference fps must be positive")
         if self.occlusion_alpha1 < 0 or self.occlusion_alpha2 < 0:
-            raise VbenchError("temporal: occlusion alphas must be non-negative")
+            raise ValueError("temporal: occlusion alphas must be non-negative")
 
     def describe(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "flow"}
@@ -112,11 +111,11 @@ def as_video(video: Any, source: str = "video", min_frames: int = 1) -> np.ndarr
         video = video.detach().cpu().numpy()
     frames = np.asarray(video)
     if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise VbenchError(f"{source}: expected frames of shape (T, H, W, 3), got {frames.shape}")
+        raise ValueError(f"{source}: expected frames of shape (T, H, W, 3), got {frames.shape}")
     if frames.dtype != np.uint8:
-        raise VbenchError(f"{source}: expected uint8 frames, got {frames.dtype}")
+        raise ValueError(f"{source}: expected uint8 frames, got {frames.dtype}")
     if frames.shape[0] < min_frames:
-        raise VbenchError(f"{source}: {frames.shape[0]} frame(s), this measure needs at least {min_frames}")
+        raise ValueError(f"{source}: {frames.shape[0]} frame(s), this measure needs at least {min_frames}")
     return frames
 
 
@@ -216,7 +215,7 @@ def top_fraction_mean(values: np.ndarray, fraction: float = 0.05) -> float:
 def dynamic_stride(fps: float, num_frames: int, reference_fps: float = 8.0) -> int:
     """Frame stride giving about ``reference_fps`` sampled frames a second, at most ``num_frames - 1``."""
     if not fps > 0:
-        raise VbenchError(f"dynamic degree: fps must be positive, got {fps}")
+        raise ValueError(f"dynamic degree: fps must be positive, got {fps}")
     stride = max(1, math.floor(fps / reference_fps + 0.5))
     return max(1, min(stride, num_frames - 1))
 
@@ -283,7 +282,7 @@ def temporal_features(video: Any, fps: float = 8.0, settings: TemporalSettings |
     estimator = FlowEstimator(settings.flow)
     rgb, gray = flow_frames(frames, settings.flow)
     if min(gray.shape[1:]) < MIN_FLOW_SIDE:
-        raise VbenchError(f"{source}: frames of {gray.shape[1]}x{gray.shape[2]} (at flow resolution) are too small "
+        raise ValueError(f"{source}: frames of {gray.shape[1]}x{gray.shape[2]} (at flow resolution) are too small "
                           f"for optical flow (at least {MIN_FLOW_SIDE} pixels a side)")
     flows_fw, flows_bw = consecutive_flows(gray, estimator)
 
@@ -323,12 +322,12 @@ def clip_frame_consistency(frame_embeddings: Any) -> float:
         frame_embeddings = frame_embeddings.detach().cpu().double().numpy()
     f = np.asarray(frame_embeddings, dtype=np.float64)
     if f.ndim != 2 or f.shape[0] < 1:
-        raise VbenchError(f"CLIP frame consistency: expected (T, D) embeddings, got shape {f.shape}")
+        raise ValueError(f"CLIP frame consistency: expected (T, D) embeddings, got shape {f.shape}")
     if f.shape[0] < 2:
         return float("nan")
     norms = np.linalg.norm(f, axis=1, keepdims=True)
     if not np.all(np.isfinite(norms)) or np.any(norms == 0):
-        raise VbenchError("CLIP frame consistency: embeddings must be finite and non-zero")
+        raise ValueError("CLIP frame consistency: embeddings must be finite and non-zero")
     unit = f / norms
     to_first = np.maximum(0.0, unit[1:] @ unit[0])  # (T-1,)
     to_previous = np.maximum(0.0, (unit[1:] * unit[:-1]).sum(axis=1))  # (T-1,)

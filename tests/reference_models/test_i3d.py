@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
 
+from reference_models import i3d
 from reference_models.i3d import (
     BN_EPS,
     I3D_MIN_FRAMES,
@@ -28,6 +31,8 @@ from reference_models.i3d import (
     Unit3D,
     convert_jax_variables,
     load_i3d,
+    pad_same,
+    pool_padding,
     same_padding,
 )
 from tests.conftest import shared_dir
@@ -114,7 +119,8 @@ def naive_same_conv3d(x: np.ndarray, w: np.ndarray, stride: tuple[int, int, int]
 
 
 @pytest.mark.parametrize("kernel,stride,shape", [((3, 3, 3), (1, 1, 1), (5, 6, 7)),
-                                                 ((7, 7, 7), (2, 2, 2), (5, 9, 8)),
+                                                 ((7, 7, 7), (2, 2, 2), (5, 9, 8)),  # (3, 3) and (2, 3): a copy
+                                                 ((7, 7, 7), (2, 2, 2), (5, 9, 7)),  # (3, 3) everywhere: no copy
                                                  ((1, 3, 3), (1, 2, 2), (3, 7, 6))])
 def test_unit_convolution_is_tf_same(kernel, stride, shape):
     torch.manual_seed(0)
@@ -128,7 +134,8 @@ def test_unit_convolution_is_tf_same(kernel, stride, shape):
 
 
 @pytest.mark.parametrize("kernel,stride", [((3, 3, 3), (1, 1, 1)), ((1, 3, 3), (1, 2, 2)), ((2, 2, 2), (2, 2, 2)),
-                                           ((3, 3, 3), (2, 2, 2))])
+                                           ((3, 3, 3), (2, 2, 2)), ((2, 2, 2), (1, 1, 1)), ((1, 4, 3), (2, 3, 2)),
+                                           ((3, 2, 3), (1, 1, 2))])
 def test_max_pool_never_picks_the_padding(kernel, stride):
     # All-negative input: a pool that padded with zeros would return 0 at the borders.
     x = -torch.rand(1, 2, 5, 7, 6) - 0.5
@@ -142,6 +149,21 @@ def test_max_pool_never_picks_the_padding(kernel, stride):
                    max(lo[2], 0):lo[2] + kernel[2]]
         torch.testing.assert_close(got[:, :, idx[0], idx[1], idx[2]], window.amax(dim=(2, 3, 4)))
     assert (got < 0).all()
+    # Bit for bit the pool of a copy padded with -inf (the way it was done before), whichever way it is done now.
+    padded = F.max_pool3d(pad_same(x, kernel, stride, value=-math.inf), kernel, stride)
+    torch.testing.assert_close(got, padded, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kernel,stride,shape,copies", [
+    ((3, 3, 3), (1, 1, 1), (5, 7, 6), False),  # (1, 1): padding=1
+    ((3, 3, 3), (2, 2, 2), (5, 7, 6), False),  # (1, 1) and (0, 1): padding and ceil_mode
+    ((2, 2, 2), (2, 2, 2), (4, 7, 6), False),  # (0, 0) and (0, 1): ceil_mode
+    ((2, 2, 2), (1, 1, 1), (4, 7, 6), True),  # (0, 1) at stride 1: no extra window can add the pixel after
+    ((1, 4, 3), (2, 3, 2), (3, 7, 6), False),  # (1, 2) on H: padding=1 and ceil_mode
+    ((3, 2, 3), (1, 1, 2), (4, 7, 6), True),  # (0, 1) on H at stride 1, whatever the other axes do
+])
+def test_max_pool_pads_by_copy_only_when_it_must(kernel, stride, shape, copies):
+    assert (pool_padding(torch.zeros(1, 1, *shape), kernel, stride) is None) == copies
 
 
 # -- the network ------------------------------------------------------------------------------------------------
@@ -156,15 +178,33 @@ def test_small_input_runs_and_batches_agree_with_single_clips():
     assert (batched[0] - batched[1]).abs().max() > 0.01 * batched.abs().max()  # the features depend on the clip
 
 
+class CountOps(TorchDispatchMode):
+    """Counts the aten ops a forward runs, by name (``convolution``, ``constant_pad_nd``...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.names.append(func.overloadpacket.__name__)
+        return func(*args, **(kwargs or {}))
+
+    def count(self, name: str) -> int:
+        return self.names.count(name)
+
+
 def test_shapes_at_the_fvd_input_size():
     model = random_model()
     shapes = {}
     for name in ("Conv3d_1a_7x7", "MaxPool3d_3a_3x3", "MaxPool3d_4a_3x3", "Mixed_4f", "MaxPool3d_5a_2x2",
                  "Mixed_5c"):
         getattr(model, name).register_forward_hook(lambda m, i, o, name=name: shapes.__setitem__(name, o.shape))
-    with torch.no_grad():
+    with torch.no_grad(), CountOps() as ops:
         out = model(torch.zeros(1, 3, 16, 224, 224))
     assert out.shape == (1, 400)
+    # TF "SAME" padding by the layers themselves: the one padded copy is the stem's 3-channel input (its odd
+    # pixel after cannot be had at stride 2 otherwise); it was one per convolution and max-pool (32).
+    assert ops.count("constant_pad_nd") == 1
     assert shapes == {"Conv3d_1a_7x7": (1, 64, 8, 112, 112), "MaxPool3d_3a_3x3": (1, 192, 8, 28, 28),
                       "MaxPool3d_4a_3x3": (1, 480, 4, 14, 14), "Mixed_4f": (1, 832, 4, 14, 14),
                       "MaxPool3d_5a_2x2": (1, 832, 2, 7, 7), "Mixed_5c": (1, 1024, 2, 7, 7)}
@@ -178,6 +218,154 @@ def test_batchnorm_eps_and_parameter_count_match_the_checkpoint():
     bn_scales = sum(bn.weight.numel() for bn in bns)  # the checkpoint has no BatchNorm scale
     assert sum(v.numel() for v in state.values()) - bn_scales == JAX_CHECKPOINT_ELEMENTS
     assert InceptionI3d(bn_eps=PYTORCH_PORT_BN_EPS).Mixed_4c.b1b.bn.eps == 1e-5
+
+
+# -- the fast inference path: BatchNorm folded, ReLU fused -------------------------------------------------------
+def small_clips(n: int = 2, seed: int = 3) -> torch.Tensor:
+    torch.manual_seed(seed)
+    return torch.rand(n, 3, I3D_MIN_FRAMES, 64, 64) * 2 - 1
+
+
+@pytest.mark.parametrize("bn_eps", [BN_EPS, PYTORCH_PORT_BN_EPS])
+def test_folded_batchnorm_gives_the_same_features(bn_eps):
+    model, x = random_model(seed=4, bn_eps=bn_eps), small_clips()
+    with torch.no_grad():
+        unfolded = model(x)
+        assert not model.folded
+        folded_model = model.fold_batchnorm()
+        folded = model(x)
+    assert folded_model is model and model.folded
+    assert not any(isinstance(m, torch.nn.BatchNorm3d) for m in model.modules())
+    assert all(unit.conv3d.bias is not None for unit in model.units().values())
+    # float32 rounding only: the fold is computed in float64, then the convolutions round differently. 1e-5 of the
+    # feature scale is ~100x float32's epsilon and still far below any difference between clips (checked above).
+    assert (folded - unfolded).abs().max() <= 1e-5 * unfolded.abs().max()
+    with torch.no_grad():
+        torch.testing.assert_close(model.fold_batchnorm()(x), folded, rtol=0, atol=0)  # folding twice is a no-op
+
+
+def test_fold_is_the_batchnorm_formula_in_float64():
+    unit = Unit3D(3, 4, (3, 3, 3), scope="test", bn_eps=1e-3).double()
+    torch.manual_seed(5)
+    torch.nn.init.normal_(unit.conv3d.weight)
+    unit.bn.running_mean.uniform_(-1, 1)
+    unit.bn.running_var.uniform_(0.1, 3)
+    unit.bn.weight.data.uniform_(0.5, 1.5)
+    unit.bn.bias.data.uniform_(-1, 1)
+    unit.eval()
+    x = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64)
+    with torch.no_grad():
+        pre_bn = F.conv3d(x, unit.conv3d.weight, padding=1)  # the unit's SAME padding at stride 1
+        bn = unit.bn
+        expected = F.relu((pre_bn - bn.running_mean.view(-1, 1, 1, 1)) / torch.sqrt(bn.running_var.view(-1, 1, 1, 1)
+                          + 1e-3) * bn.weight.view(-1, 1, 1, 1) + bn.bias.view(-1, 1, 1, 1))
+        unit.fold_batchnorm()
+        got = unit(x)
+    assert unit.bn is None
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)  # float64 throughout: exact to rounding
+
+
+def test_fold_refuses_a_model_in_training_mode():
+    model = InceptionI3d()  # training mode: BatchNorm would use the batch's statistics, not the running ones
+    with pytest.raises(ValueError, match="training mode"):
+        model.fold_batchnorm()
+    assert not model.folded
+
+
+@pytest.mark.parametrize("dtype,tolerance", [(torch.float32, 0.0), (torch.bfloat16, 1e-2)])
+def test_fused_convolution_relu_equals_convolution_then_relu(dtype, tolerance):
+    if not i3d._fused_kernel_works(dtype):
+        pytest.skip(f"no oneDNN fused convolution for {dtype} on this torch build and CPU")
+    torch.manual_seed(6)
+    x = torch.randn(2, 8, 5, 9, 8, dtype=dtype).contiguous(memory_format=torch.channels_last_3d)
+    weight, bias = torch.randn(16, 8, 3, 3, 3, dtype=dtype), torch.randn(16, dtype=dtype)
+    with torch.no_grad():
+        fused = i3d.fused_conv3d_relu(x, weight, bias, (1, 2, 2), (1, 1, 1))
+        plain = F.relu(F.conv3d(x, weight, bias, (1, 2, 2), (1, 1, 1)))
+    assert fused.dtype == dtype and (fused >= 0).all() and (fused == 0).any()
+    # The same oneDNN convolution with ReLU as its post-op: float32 bit for bit; bfloat16 may round the last bit
+    # of a few outputs differently (1e-2 of the scale is ~2 bfloat16 ulps).
+    assert (fused.float() - plain.float()).abs().max() <= tolerance * plain.float().abs().max()
+
+
+def test_fused_kernel_is_checked_once_and_a_failing_one_is_not_used(monkeypatch):
+    i3d._fused_kernel_works.cache_clear()
+    assert i3d._fused_kernel_works(torch.float32) == hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such kernel on this build")
+
+    i3d._fused_kernel_works.cache_clear()
+    monkeypatch.setattr(i3d, "fused_conv3d_relu", broken)
+    try:
+        model, x = random_model(seed=11), small_clips(1)
+        with torch.no_grad():
+            expected = model(x)
+            got = model.fold_batchnorm()(x)  # every folded unit falls back to the plain convolution + ReLU
+        assert not i3d._fused_kernel_works(torch.float32)
+        assert (got - expected).abs().max() <= 1e-5 * expected.abs().max()  # as in the folding test
+    finally:
+        i3d._fused_kernel_works.cache_clear()  # the next test asks the real kernel again
+
+
+def test_fused_path_runs_only_where_it_may(monkeypatch):
+    if not i3d._fused_kernel_works(torch.float32):  # asked here, outside the op count below
+        pytest.skip("no oneDNN fused convolution on this torch build")
+    model, x = random_model(seed=7).fold_batchnorm(), small_clips(1)
+    with torch.no_grad(), CountOps() as fast:
+        fused = model(x)
+    monkeypatch.setattr(i3d, "FUSE_CONV_RELU", False)
+    with torch.no_grad(), CountOps() as plain:
+        unfused = model(x)
+    # 57 units have a ReLU (all but the logits); each of the 9 blocks runs its three input 1x1 units as one.
+    with_relu = sum(unit.relu for unit in model.units().values())
+    assert with_relu == 57 == len(model.units()) - 1
+    assert fast.count("_convolution_pointwise") == 57 - 2 * 9 and fast.count("relu_") == 0
+    assert plain.count("_convolution_pointwise") == 0 and plain.count("relu_") == 57 - 2 * 9
+    torch.testing.assert_close(fused, unfused, rtol=0, atol=1e-6 * unfused.abs().max().item())
+    monkeypatch.setattr(i3d, "FUSE_CONV_RELU", True)
+    # Gradients: the fused kernel has no backward, so a graph-building forward takes the plain path and trains.
+    clip = x.clone().requires_grad_(True)
+    model(clip).sum().backward()
+    assert clip.grad is not None and clip.grad.abs().sum() > 0
+
+
+def test_merged_input_convolutions_equal_the_three_branches():
+    model = random_model(seed=9)
+    for unit in model.units().values():
+        unit.fold_batchnorm()
+    block = model.Mixed_4e  # 512 -> 112 | 144 | 32 channels on the input side
+    torch.manual_seed(10)
+    x = torch.randn(2, 512, 3, 5, 6)
+    with torch.no_grad():
+        separate = block(x)
+        block.merge_input_convolutions()
+        merged = block(x)
+    assert block.input_weight.shape == (112 + 144 + 32, 512, 1, 1, 1)
+    assert "input_weight" not in model.state_dict()  # a derived copy, not a parameter of the network
+    # The same dot product per output channel; 1e-6 of the scale allows a kernel that blocks the sum differently.
+    assert (merged - separate).abs().max() <= 1e-6 * separate.abs().max()
+    with pytest.raises(ValueError, match="fold the BatchNorms"):
+        random_model().Mixed_3b.merge_input_convolutions()
+
+
+def test_flop_counter_counts_the_fused_convolutions():
+    model, x = random_model(seed=8), small_clips(1)
+    expected = 0
+    hooks = []
+    for unit in model.units().values():
+        def count(unit: Unit3D, _inputs, out: torch.Tensor) -> None:
+            nonlocal expected  # 2 FLOPs per multiply-add: out elements x in channels x kernel volume
+            expected += 2 * out.numel() * unit.conv3d.in_channels * math.prod(unit.kernel)
+        hooks.append(unit.register_forward_hook(count))
+    with torch.no_grad(), FlopCounterMode(display=False) as unfolded:
+        model(x)
+    for hook in hooks:
+        hook.remove()
+    model.fold_batchnorm()
+    with torch.no_grad(), FlopCounterMode(display=False) as folded:
+        model(x)
+    assert unfolded.get_total_flops() == folded.get_total_flops() == expected > 0
 
 
 # -- converting the JAX checkpoint ------------------------------------------------------------------------------
@@ -273,11 +461,15 @@ def test_pytorch_port_state_dict_loads_weights_only(tmp_path):
     reference = random_model(seed=2, bn_eps=PYTORCH_PORT_BN_EPS)
     state = {f"module.{k}": v for k, v in reference.state_dict().items()}  # DataParallel prefix, counters kept
     torch.save(state, tmp_path / "i3d_pretrained_400.pt")
-    loaded = load_i3d(tmp_path / "i3d_pretrained_400.pt")
+    loaded = load_i3d(tmp_path / "i3d_pretrained_400.pt", fold_batchnorm=False)
     assert loaded.Conv3d_1a_7x7.bn.eps == PYTORCH_PORT_BN_EPS
     x = torch.rand(1, 3, I3D_MIN_FRAMES, 64, 64) * 2 - 1
     with torch.no_grad():
-        torch.testing.assert_close(loaded(x), reference(x), rtol=0, atol=0)
+        expected = reference(x)
+        torch.testing.assert_close(loaded(x), expected, rtol=0, atol=0)
+        fast = load_i3d(tmp_path / "i3d_pretrained_400.pt")  # folded by default, with the file's eps
+        assert fast.folded and not fast.training
+        assert (fast(x) - expected).abs().max() <= 1e-5 * expected.abs().max()  # float32 rounding (see the fold)
 
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(VbenchError, match="other.pt: not an I3D state dict"):
@@ -364,9 +556,13 @@ def test_demo_clip_is_arm_wrestling(i3d_weights):
     clip = read_video(demo, policy="first", num_frames=16, max_side=None)
     x = torch.from_numpy(clip.frames).permute(3, 0, 1, 2).float()[None] / 127.5 - 1  # (1, 3, 16, H, W) in [-1, 1]
     x = F.interpolate(x, size=(16, 224, 224), mode="trilinear", align_corners=False)
-    model = load_i3d(i3d_weights)
+    model = load_i3d(i3d_weights, fold_batchnorm=False)
     with torch.no_grad():
         logits = model(x)[0]
+        folded = load_i3d(i3d_weights)(x)[0]
+    # Measured 2.8e-5 at max |logit| 30.6 (1e-6 of it): float32 rounding, as far as the unfolded network in
+    # channels-first is from itself in channels-last (2.4e-5); both are as close to a float64 forward.
+    assert (folded - logits).abs().max() <= 1e-5 * logits.abs().max()
     top = logits.topk(2)
     assert labels[int(top.indices[0])] == "arm wrestling"
     assert top.values[0] - top.values[1] > 5  # by a wide margin, not by luck of the label order

@@ -419,7 +419,7 @@ def _peak_traced_bytes(fn):
 
 @pytest.mark.parametrize("policy", ["first", "uniform"])
 def test_long_gif_keeps_only_a_bounded_number_of_frames(tmp_path, policy):
-    from vbench_lite.video_io import WINDOW_FRAMES
+    from vbench_lite.video_pyav import WINDOW_FRAMES
 
     n, side = 400, 96
     gif = _numbered_gif(tmp_path / "long.gif", n, side)
@@ -433,9 +433,9 @@ def test_long_gif_keeps_only_a_bounded_number_of_frames(tmp_path, policy):
 
 
 def test_unknown_length_keeps_a_bounded_window_then_only_the_sampled_frames(tmp_path, monkeypatch):
-    import vbench_lite.video_io as video_io
+    import vbench_lite.video_pyav as video_pyav
 
-    monkeypatch.setattr(video_io, "WINDOW_FRAMES", 8)
+    monkeypatch.setattr(video_pyav, "WINDOW_FRAMES", 8)
     n, side = 80, 96
     frames = np.stack([np.full((side, side, 3), i * 3, np.uint8) for i in range(n)])
     mkv = write_video(tmp_path / "long.mkv", Clip(frames), lossless=True)  # Matroska lists no frame count

@@ -37,6 +37,7 @@ from metrics.clip_model import ClipEncoder, frames_to_pixels, load_clip, normali
 from metrics.functional.clip_score import cosine_matrix
 from reference_models.synthetic_world import MOTIONS, SHAPES, Scene, SceneObject
 from reference_models.toy_clip import MODEL_NAME, PACKAGE_DIR, WEIGHTS_PATH, register_config
+from vbench_lite.frames import sample_indices
 from vbench_lite.lab.toy_clip_data import (
     CLIP_FRAMES,
     PoolEntry,
@@ -45,7 +46,6 @@ from vbench_lite.lab.toy_clip_data import (
     training_frames,
     two_object_pool,
 )
-from vbench_lite.video_io import sample_indices
 
 REPORT_PATH = PACKAGE_DIR / "train_report.json"
 
