@@ -38,7 +38,8 @@ def bench_frechet(n_features: int, dim: int, repeats: int) -> None:
 
 def bench_i3d(n_clips: int, size: int, frames: int, batch_size: int, repeats: int) -> None:
     from metrics.feature_statistics import FEATURE_DIM
-    from reference_models.i3d import InceptionI3d, load_i3d
+    from reference_models.i3d import InceptionI3d
+    from reference_models.i3d_weights import load_i3d
     from vbench_lite.weights import converted_path
 
     path = converted_path()

@@ -58,14 +58,17 @@ class I3dFeatureExtractor:
 
     def __init__(self, weights: str | os.PathLike, *, protocol: FvdProtocol | None = None, batch_size: int = 8,
                  dtype: str = "float32", device: str | None = None) -> None:
-        from reference_models.i3d import TorchScriptI3d, load_i3d
+        from reference_models.i3d_weights import I3dWeightsError, TorchScriptI3d, load_i3d
 
         if dtype not in DTYPES:
             raise VbenchError(f"FVD: unknown dtype {dtype!r} (known: {', '.join(DTYPES)})")
         self.protocol = protocol or FvdProtocol()
         self.batch_size, self.dtype_name = max(1, int(batch_size)), dtype
         self.device = torch.device(device or default_device())
-        model = load_i3d(weights)
+        try:
+            model = load_i3d(weights)
+        except I3dWeightsError as exc:
+            raise VbenchError(str(exc)) from None
         if isinstance(model, TorchScriptI3d) and dtype != "float32":
             raise VbenchError(f"{weights}: a TorchScript detector runs in float32 only")
         self.model = model.to(device=self.device, dtype=DTYPES[dtype]).to(memory_format=torch.channels_last_3d)

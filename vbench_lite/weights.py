@@ -204,10 +204,13 @@ def convert_i3d_checkpoint(data: bytes, out: str | os.PathLike, *, source: str, 
     """Convert the verified JAX checkpoint bytes to ``out`` (safetensors) and write its JSON manifest."""
     from safetensors.torch import save_file
 
-    from reference_models.i3d import convert_jax_variables
+    from reference_models.i3d_weights import I3dWeightsError, convert_jax_variables
 
     variables = read_numpy_pickle(data, source)
-    state = convert_jax_variables(variables)
+    try:
+        state = convert_jax_variables(variables)
+    except I3dWeightsError as exc:
+        raise VbenchError(f"{source}: {exc}") from None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")  # save_file writes a path: rename it into place after

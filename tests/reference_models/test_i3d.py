@@ -27,14 +27,12 @@ from reference_models.i3d import (
     PYTORCH_PORT_BN_EPS,
     InceptionI3d,
     MaxPool3dSame,
-    TorchScriptI3d,
     Unit3D,
-    convert_jax_variables,
-    load_i3d,
     pad_same,
     pool_padding,
     same_padding,
 )
+from reference_models.i3d_weights import I3dWeightsError, TorchScriptI3d, convert_jax_variables, load_i3d
 from tests.conftest import shared_dir
 from vbench_lite.cli import main as cli_main
 from vbench_lite.types import VbenchError
@@ -422,17 +420,17 @@ def test_jax_conversion_round_trips():
 def test_jax_conversion_refuses_other_layouts():
     tree = jax_tree_of(random_model())
     del tree["params"]["Mixed_5c"]["Branch_3/Conv3d_0b_1x1"]["BatchNorm_0"]
-    with pytest.raises(VbenchError, match="missing array 'Mixed_5c/Branch_3/Conv3d_0b_1x1/BatchNorm_0/bias'"):
+    with pytest.raises(I3dWeightsError, match="missing array 'Mixed_5c/Branch_3/Conv3d_0b_1x1/BatchNorm_0/bias'"):
         convert_jax_variables(tree)
     tree = jax_tree_of(random_model())
     tree["params"]["Extra_6a"] = {"Conv_0": {"kernel": np.zeros((1, 1, 1, 2, 2), np.float32)}}
-    with pytest.raises(VbenchError, match="does not use"):
+    with pytest.raises(I3dWeightsError, match="does not use"):
         convert_jax_variables(tree)
     tree = jax_tree_of(random_model())
     tree["params"]["Conv3d_2b_1x1"]["Conv_0"]["kernel"] = np.zeros((1, 1, 1, 64, 65), np.float32)
-    with pytest.raises(VbenchError, match="Conv3d_2b_1x1"):
+    with pytest.raises(I3dWeightsError, match="Conv3d_2b_1x1"):
         convert_jax_variables(tree)
-    with pytest.raises(VbenchError, match="params"):
+    with pytest.raises(I3dWeightsError, match="params"):
         convert_jax_variables({"params": {}})
 
 
@@ -472,12 +470,12 @@ def test_pytorch_port_state_dict_loads_weights_only(tmp_path):
         assert (fast(x) - expected).abs().max() <= 1e-5 * expected.abs().max()  # float32 rounding (see the fold)
 
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(VbenchError, match="other.pt: not an I3D state dict"):
+    with pytest.raises(I3dWeightsError, match="other.pt: not an I3D state dict"):
         load_i3d(tmp_path / "other.pt")
     torch.save({"model": _RunsCode()}, tmp_path / "code.pt")  # needs a full unpickler: weights_only refuses it
-    with pytest.raises(VbenchError, match="code.pt: cannot load as a weights-only"):
+    with pytest.raises(I3dWeightsError, match="code.pt: cannot load as a weights-only"):
         load_i3d(tmp_path / "code.pt")
-    with pytest.raises(VbenchError, match="no such weights file"):
+    with pytest.raises(I3dWeightsError, match="no such weights file"):
         load_i3d(tmp_path / "absent.pt")
 
 
