@@ -29,3 +29,10 @@ def cpu_native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool | None
     if not flags:
         return None
     return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+
+
+def default_device() -> str:
+    """Where model metrics run unless told otherwise: the GPU when torch sees one."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -19,15 +19,12 @@ import torch
 from metrics import hardware
 from metrics.feature_statistics import FEATURE_DIM, FeatureStatistics
 from metrics.fvd_protocol import FvdProtocol, preprocess_clip, select_frames
+from metrics.hardware import default_device
 from metrics.stats_file import ReferenceStats
 from vbench_lite.types import Clip, VbenchError
 from vbench_lite.video_io import find_videos, read_video
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def bf16_cpu_warning(dtype: str, device: str | torch.device) -> str | None:
