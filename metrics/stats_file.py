@@ -4,6 +4,10 @@ The file holds mu, sigma (biased), n, the feature sum and outer-product sum, the
 the I3D weights sha256 and precision, and optionally the features (KVD needs them). Files are validated on load
 (shapes, finiteness, ``n``, a symmetric PSD covariance, the protocol hash) and refused when made with another
 protocol, other weights or another precision: every problem is one :class:`~vbench_lite.types.VbenchError` line.
+
+One file format serves every feature space (``feature_space``: ``i3d`` for fvd/kvd/fvd_inf, the VideoMAE-v2 space of
+cd_fvd, the V-JEPA space of jedi); a file of one space is refused by a metric of another (:func:`check_feature_space`),
+files written before the field existed are I3D files.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from vbench_lite.types import VbenchError
 
 STATS_FORMAT = "vbench-lite/fvd-stats@1"
 DTYPES = ("float32", "bfloat16")
+#: The feature space of files that do not name one (every file written before feature spaces existed).
+DEFAULT_FEATURE_SPACE = "i3d"
 #: Reference statistics are checked to this relative tolerance: the outer-product sum must be symmetric and the
 #: covariance's eigenvalues at least -PSD_RTOL x the largest. Round-off in sums of float64 features is ~1e-13 of
 #: the scale, a negated or corrupted sum is O(1): 1e-6 separates them by orders of magnitude.
@@ -44,6 +50,8 @@ class ReferenceStats:
     skipped: list[str] = field(default_factory=list)
     looped: list[str] = field(default_factory=list)  # shorter than the protocol, read cyclically (loop_short)
     shrunk: list[str] = field(default_factory=list)  # reached the protocol's decode limit (shrunk at decode)
+    #: Which network and preprocessing made the features (see :func:`check_feature_space`).
+    feature_space: str = DEFAULT_FEATURE_SPACE
 
     @property
     def protocol_hash(self) -> str:
@@ -61,6 +69,7 @@ def save_reference_stats(path: str | os.PathLike, ref: ReferenceStats, *, includ
         "weights_sha256": np.array(ref.weights_sha256), "dtype": np.array(ref.dtype),
         "videos": np.array(ref.videos, dtype=str), "skipped": np.array(ref.skipped, dtype=str),
         "looped": np.array(ref.looped, dtype=str), "shrunk": np.array(ref.shrunk, dtype=str),
+        "feature_space": np.array(ref.feature_space),
     }
     if include_features and ref.features is not None:
         arrays["features"] = np.asarray(ref.features, dtype=np.float32)
@@ -154,12 +163,13 @@ def _reference_from_arrays(data: dict[str, np.ndarray], source: str) -> Referenc
     _check_covariance(stats, source)
     protocol = _checked_protocol(data, source)
     dtype = str(data["dtype"]) if "dtype" in data else "float32"
+    space = str(data["feature_space"]) if "feature_space" in data else DEFAULT_FEATURE_SPACE
     if dtype not in DTYPES:
         raise VbenchError(f"{source}: unknown I3D dtype {dtype!r} (known: {', '.join(DTYPES)})")
     return ReferenceStats(stats=stats, protocol=protocol, weights_sha256=str(data["weights_sha256"]), dtype=dtype,
                           features=features, videos=_string_list(data, "videos"),
                           skipped=_string_list(data, "skipped"), looped=_string_list(data, "looped"),
-                          shrunk=_string_list(data, "shrunk"))
+                          shrunk=_string_list(data, "shrunk"), feature_space=space)
 
 
 def _check_covariance(stats: FeatureStatistics, source: str) -> None:
@@ -207,10 +217,20 @@ def _checked_protocol(data: dict[str, np.ndarray], source: str) -> dict[str, Any
     return protocol
 
 
+def check_feature_space(ref: ReferenceStats, space: str, source: str) -> None:
+    """Refuse statistics of another feature space (an I3D file for cd_fvd, a VideoMAE file for jedi...): their
+    numbers would be a distance between unrelated vectors."""
+    if ref.feature_space != space:
+        raise VbenchError(f"{source}: reference statistics are in the {ref.feature_space!r} feature space, this metric "
+                          f"needs {space!r}: make them with the metric's own model (feature spaces never mix)")
+
+
 def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256: str, dtype: str, source: str, *,
-                     dim: int = FEATURE_DIM) -> None:
-    """Refuse reference statistics made with another protocol (decode rule included), other weights, another I3D
-    precision or another feature size."""
+                     dim: int = FEATURE_DIM, feature_space: str = DEFAULT_FEATURE_SPACE) -> None:
+    """Refuse reference statistics of another feature space, made with another protocol (decode rule included),
+    other weights, another precision or another feature size."""
+    check_feature_space(ref, feature_space, source)
+    model = "I3D" if feature_space == DEFAULT_FEATURE_SPACE else feature_space
     if ref.protocol_hash != protocol.hash():
         mine = protocol.describe()
         differs = [f"{k}={ref.protocol.get(k)!r} (this run: {mine[k]!r})" for k in sorted(mine)
@@ -221,9 +241,10 @@ def check_compatible(ref: ReferenceStats, protocol: FvdProtocol, weights_sha256:
                           f"({ref.protocol_hash}), this run uses {protocol.name!r} ({protocol.hash()}): "
                           f"{'; '.join(differs) or 'settings differ'}")
     if ref.stats.feature_sum.shape[0] != dim:
-        raise VbenchError(f"{source}: reference features are {ref.stats.feature_sum.shape[0]}-d, the I3D gives {dim}")
+        raise VbenchError(f"{source}: reference features are {ref.stats.feature_sum.shape[0]}-d, the {model} "
+                          f"gives {dim}")
     if ref.weights_sha256 != weights_sha256:
-        raise VbenchError(f"{source}: reference statistics were computed with I3D weights sha256 "
+        raise VbenchError(f"{source}: reference statistics were computed with {model} weights sha256 "
                           f"{ref.weights_sha256[:16]}..., this run uses {weights_sha256[:16]}...")
     if ref.dtype != dtype:
         raise VbenchError(f"{source}: reference statistics were computed with the I3D in {ref.dtype}, this run uses "
