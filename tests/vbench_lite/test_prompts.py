@@ -55,7 +55,7 @@ def _spec_sha256(prompt_dicts: list[dict]) -> str:
 
 # -- the builtin suites --------------------------------------------------------------------------------------------
 def test_builtin_suites_are_listed():
-    assert list_suites() == ["standard", "synthetic"]
+    assert list_suites() == ["standard", "synthetic", "vbench"]  # vbench: VBench's own file, imported on load
 
 
 def test_standard_counts_categories_and_dimension_coverage(standard):
@@ -261,6 +261,29 @@ def test_import_vbench_json(tmp_path):
     assert suite.sha256 == prompts_sha256(suite.prompts) == load_suite(str(path)).sha256
 
 
+def test_import_vbench_json_merges_repeated_prompts_and_keeps_case_variants(tmp_path):
+    # issue 17 (a) and (b): VBench_full_info.json lists "The bund Shanghai, oil painting" twice (appearance_style, then
+    # overall_consistency/aesthetic_quality/imaging_quality) and has "A fantasy landscape" and "a fantasy landscape"
+    items = [
+        {"prompt_en": "The bund Shanghai, oil painting", "dimension": ["appearance_style"],
+         "auxiliary_info": {"appearance_style": {"appearance_style": "oil painting"}}},
+        {"prompt_en": "A fantasy landscape", "dimension": ["overall_consistency"]},
+        {"prompt_en": "The bund Shanghai, oil painting", "dimension": ["overall_consistency", "temporal_flickering"]},
+        {"prompt_en": "a fantasy landscape", "dimension": ["aesthetic_quality"]},
+    ]
+    path = tmp_path / "VBench_full_info.json"
+    path.write_text(json.dumps(items), encoding="utf-8")
+    suite = load_suite(str(path))
+    assert [p.text for p in suite] == ["The bund Shanghai, oil painting", "A fantasy landscape",
+                                       "a fantasy landscape"]
+    bund, upper, lower = suite.prompts
+    assert bund.dimensions == ["appearance_style", "overall_consistency", "temporal_flicker"]
+    assert bund.fields["vbench_dimensions"] == ["appearance_style", "overall_consistency", "temporal_flickering"]
+    assert bund.fields["style"] == "oil painting" and bund.fields["vbench_entries"] == 2
+    assert upper.id == _hashed("a-fantasy-landscape", "A fantasy landscape") and lower.id == "a-fantasy-landscape"
+    assert (upper.dimensions, lower.dimensions) == (["overall_consistency"], ["aesthetic_quality"])
+
+
 def test_import_vbench_json_plain_strings(tmp_path):
     path = tmp_path / "plain.json"
     path.write_text(json.dumps(["a kite over a beach", "  a kite over a beach ", "a boat"]), encoding="utf-8")
@@ -457,7 +480,7 @@ def test_cli_list_and_other_suites(capsys, tmp_path):
     assert main(["prompts", "--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:4] == ["name", "version", "prompts", "sha256"]
-    assert [line.split()[0] for line in lines[1:]] == ["standard", "synthetic"]
+    assert [line.split()[0] for line in lines[1:]] == ["standard", "synthetic", "vbench"]
     assert lines[2].split()[1:3] == [load_suite("synthetic").version, str(len(load_suite("synthetic")))]
     path = tmp_path / "few.txt"
     path.write_text("a swan on a lake\n", encoding="utf-8")

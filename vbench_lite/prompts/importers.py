@@ -4,9 +4,11 @@ An imported suite is named after the file stem, has version ``"import"``, and ge
 gives ids: :func:`vbench_lite.types.prompt_id_for_text`, the slug alone when it spells the text exactly, else the slug
 plus 8 hex digits of the text's sha256, so that ``"a cat, running"`` and ``"a cat running!"`` (or two Japanese
 prompts, which have no ascii slug at all) get distinct ids that do not depend on the order of the file; a text given
-twice gets ``-2``, ``-3``. A given id that is not a safe file name (slashes, unicode, ...) becomes an id the same way
-and is kept in ``fields["original_id"]``. Every problem is one
-:class:`VbenchError` line naming the file.
+twice gets ``-2``, ``-3``, except in VBench's JSON, where objects with the same text are one prompt with the
+union of their dimensions (VBench scores the same files for both entries; see :mod:`vbench_lite.vbench_compat`) and
+texts differing only in case ("A fantasy landscape" / "a fantasy landscape") stay two prompts. A given id that is
+not a safe file name (slashes, unicode, ...) becomes an id the same way and is kept in ``fields["original_id"]``.
+Every problem is one :class:`VbenchError` line naming the file.
 """
 
 from __future__ import annotations
@@ -108,9 +110,11 @@ def import_vbench_json(path: str | Path, *, data: Any = None) -> Suite:
     if not isinstance(data, list):
         raise VbenchError(f"{path}: expected a JSON list of prompts (VBench format), got {type(data).__name__}")
     drafts = []
+    merged: dict[str, dict[str, Any]] = {}  # exact text -> the first object entry's merged item
     for i, item in enumerate(data):
         label = f"{path}: item {i}"
-        if isinstance(item, str):
+        plain = isinstance(item, str)
+        if plain:
             item = {"prompt_en": item}
         if not isinstance(item, dict):
             raise VbenchError(f"{label}: expected a string or an object with 'prompt_en', got {type(item).__name__}")
@@ -123,13 +127,33 @@ def import_vbench_json(path: str | Path, *, data: Any = None) -> Suite:
             raw_dims = [raw_dims]
         if not isinstance(raw_dims, list) or not all(isinstance(d, str) for d in raw_dims):
             raise VbenchError(f"{label}: 'dimension' must be a list of strings")
-        dims = list(dict.fromkeys(_our_dimension(d) for d in raw_dims if d.strip()))
-        fields = fields_from_vbench_auxiliary(item.get("auxiliary_info"), text)
-        if dims != list(raw_dims):
-            fields["vbench_dimensions"] = list(raw_dims)
-        category = item.get("category") if isinstance(item.get("category"), str) else None
-        drafts.append({"id": item.get("id"), "text": text.strip(), "category": category, "dimensions": dims,
-                       "fields": fields})
+        aux = item.get("auxiliary_info")
+        first = None if plain or item.get("id") is not None else merged.get(text.strip())
+        if first is not None:
+            # VBench lists a few prompts twice with different dimensions ("The bund Shanghai, oil painting":
+            # appearance_style, then overall_consistency, aesthetic_quality, imaging_quality); it scores the same
+            # files for every entry, so the prompt carries the union of the entries' dimensions and infos.
+            first["raw"] = list(dict.fromkeys(first["raw"] + list(raw_dims)))
+            if isinstance(aux, dict):
+                first["aux"] = {**aux, **first["aux"]}
+            first["entries"] += 1
+            continue
+        draft = {"id": item.get("id"), "text": text.strip(), "raw": list(raw_dims),
+                 "aux": dict(aux) if isinstance(aux, dict) else aux, "entries": 1,
+                 "category": item.get("category") if isinstance(item.get("category"), str) else None}
+        drafts.append(draft)
+        if not plain and item.get("id") is None:
+            merged[draft["text"]] = draft
+    for draft in drafts:
+        raw_dims = draft.pop("raw")
+        draft["dimensions"] = list(dict.fromkeys(_our_dimension(d) for d in raw_dims if d.strip()))
+        fields = fields_from_vbench_auxiliary(draft.pop("aux"), draft["text"])
+        if draft["dimensions"] != raw_dims:
+            fields["vbench_dimensions"] = raw_dims
+        entries = draft.pop("entries")
+        if entries > 1:
+            fields["vbench_entries"] = entries
+        draft["fields"] = fields
     return _imported_suite(path, drafts, "VBench JSON")
 
 

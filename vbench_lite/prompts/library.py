@@ -18,9 +18,26 @@ def _suites_dir():
     return resources.files(SUITES_PACKAGE)
 
 
+#: VBench's standard prompt list, shipped as VBench publishes it (Apache-2.0: prompts/VBENCH_LICENSE.txt) and
+#: imported on load, so that its bytes stay checkable against VBench's repository.
+VBENCH_SUITE = "vbench"
+VBENCH_VERSION = "VBench@45e79ec"
+VBENCH_INFO = Path(__file__).with_name("VBench_full_info.json")
+
+
 def list_suites() -> list[str]:
-    """Names of the builtin suites (the ``suites/*.json`` files shipped in the package)."""
-    return sorted(entry.name[: -len(".json")] for entry in _suites_dir().iterdir() if entry.name.endswith(".json"))
+    """Names of the builtin suites (the ``suites/*.json`` files shipped in the package, and ``vbench``)."""
+    names = [entry.name[: -len(".json")] for entry in _suites_dir().iterdir() if entry.name.endswith(".json")]
+    return sorted([*names, VBENCH_SUITE])
+
+
+def vbench_suite() -> Suite:
+    """VBench's ``VBench_full_info.json`` (946 entries, 944 prompts once duplicates are merged) as a suite."""
+    from dataclasses import replace
+
+    suite = importers.import_vbench_json(VBENCH_INFO)
+    return replace(suite, name=VBENCH_SUITE, version=VBENCH_VERSION, source=BUILTIN_SOURCE,
+                   description="VBench's standard prompt suite (github.com/Vchitect/VBench, Apache-2.0)")
 
 
 def builtin_suite_path(name: str) -> Path:
@@ -34,6 +51,8 @@ def load_suite(name_or_path: str | Path) -> Suite:
     line) or ``.csv`` (a ``text`` or ``prompt`` column). Any problem is a :class:`VbenchError` naming the file.
     """
     text = str(name_or_path)
+    if text == VBENCH_SUITE:
+        return vbench_suite()
     if text in list_suites():
         path = builtin_suite_path(text)
         return suite_from_dict(read_json(path), source=BUILTIN_SOURCE, where=str(path))
