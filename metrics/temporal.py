@@ -26,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from metrics.base import VideoMetric, checked_clips
+from metrics.functional.optical_flow import LEARNED_METHODS
 from metrics.functional.temporal import TemporalSettings, temporal_features
+from vbench_lite.model_zoo import RAFT_LARGE, RAFT_SMALL
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 #: Flat ``--metric-args temporal.NAME`` -> the nested field of :class:`TemporalSettings` it sets.
@@ -40,6 +42,7 @@ FLOW_ALIASES = {
     "farneback_iterations": "flow.iterations",
     "farneback_poly_n": "flow.poly_n",
     "farneback_poly_sigma": "flow.poly_sigma",
+    "raft_iterations": "flow.raft_iterations",
 }
 
 
@@ -66,6 +69,35 @@ class TemporalConsistency(VideoMetric):
 
     Settings = TemporalSettings
     setting_aliases = FLOW_ALIASES
+    models = (RAFT_LARGE, RAFT_SMALL)
+
+    def __init__(self, settings: Any = None, /, **values: Any) -> None:
+        super().__init__(settings, **values)
+        self.estimator = None
+        self.weights_sha256: str | None = None
+        cfg = self.config
+        if cfg.flow.method in LEARNED_METHODS:  # RAFT: a network from a local file, on the GPU when present
+            from metrics.image_features import file_sha256, resolve_device, resolve_file
+            from metrics.raft_flow import SPECS, RaftEstimator, build_raft
+
+            path = resolve_file(SPECS[cfg.flow.method], self.name, cfg.weights, cfg.allow_download)
+            self.weights_sha256 = file_sha256(path)
+            self.run_device = resolve_device(cfg.device)
+            self.estimator = RaftEstimator(build_raft(cfg.flow.method, path), iterations=cfg.flow.raft_iterations,
+                                           device=self.run_device)
+
+    def aggregate(self, records, *, reference: str | None = None, seed: int = 0):
+        results = super().aggregate(records, reference=reference, seed=seed)
+        moving = sum(1 for r in records if "static" in r.features and float(r.features["static"]) == 0.0)
+        if moving and "temporal_flicker" in results:
+            results["temporal_flicker"].notes.append(
+                f"static filter: {moving} of {len(records)} clips move and are left out of temporal_flicker")
+        return results
+
+    def provenance(self) -> dict[str, Any]:
+        if self.weights_sha256 is None:
+            return {}
+        return {f"{self.name}:{self.config.flow.method}:weights_sha256": self.weights_sha256}
 
     @property
     def temporal_settings(self) -> TemporalSettings:
@@ -81,7 +113,8 @@ class TemporalConsistency(VideoMetric):
 
     def _features(self, clip: Clip) -> dict[str, np.ndarray]:
         try:
-            return temporal_features(clip.frames, clip.fps, self.config, source=clip.source or "clip")
+            return temporal_features(clip.frames, clip.fps, self.config, source=clip.source or "clip",
+                                     estimator=self.estimator)
         except ValueError as exc:  # the functional core's input errors are the user's one-line errors here
             raise VbenchError(str(exc)) from None
 

@@ -36,6 +36,16 @@ class ModelSpec:
     filename: str = "weights.safetensors"
     #: Metric names that use it (filled in by the metric classes that list it).
     used_by: tuple[str, ...] = field(default=())
+    #: A direct download URL, for files no library API fetches (LAION heads, MUSIQ, the DINO hub file, RAFT).
+    url: str | None = None
+    #: Leading hex digits of the file's sha256 where the publisher embeds them in the file name (torchvision,
+    #: pyiqa): checked by ``weights fetch`` when the full sha256 is not pinned.
+    sha256_prefix: str | None = None
+    #: The architecture the library builds (timm/open_clip/torchvision name), when ``source`` is a tag or URL.
+    arch: str | None = None
+    #: ``"module:function"`` that fetches and converts this model itself (``function(spec, file=None, force=False)``
+    #: returning a manifest dict); None: ``vbench_lite.weights.fetch_model``'s generic routes (URL, timm, open_clip).
+    fetcher: str | None = None
 
     def __post_init__(self) -> None:
         if self.library not in LIBRARIES:
@@ -64,3 +74,54 @@ def missing_weights_error(spec: ModelSpec, metric: str) -> VbenchError:
     return VbenchError(f"{metric}: weights of {spec.name} ({spec.source}) are not on this machine and scoring never "
                        f"downloads: run `vbench-lite weights fetch {spec.name}` once with network, or pass "
                        f"--metric-args {metric}.weights=/path/to/file")
+
+
+def cached_path(spec: ModelSpec) -> Path | None:
+    """The zoo cache file when present (what ``weights list`` calls cached)."""
+    return spec.cache_path if spec.cache_path.is_file() else None
+
+
+# -- the networks of VBench's quality dimensions (issue 15) -------------------------------------------------------
+_TV = "https://download.pytorch.org/models/"
+DINO_VITB16 = ModelSpec(
+    name="dino-vitb16", library="timm", source="timm/vit_base_patch16_224.dino", arch="vit_base_patch16_224.dino",
+    license="Apache-2.0", filename="dino_vitbase16_pretrain.pth",
+    url="https://dl.fbaipublicfiles.com/dino/dino_vitbase16_pretrain/dino_vitbase16_pretrain.pth",
+    description="DINO ViT-B/16 (Caron et al. 2021), CLS features; timm hub weights or the torch-hub DINO file "
+                "(same key layout, both load)", used_by=("subject_consistency",))
+CLIP_VITB32 = ModelSpec(
+    name="clip-vitb32-openai", library="open_clip", source="ViT-B-32/openai", arch="ViT-B-32", license="MIT",
+    description="OpenAI CLIP ViT-B/32 image tower (open_clip, QuickGELU)", used_by=("background_consistency",))
+CLIP_VITL14 = ModelSpec(
+    name="clip-vitl14-openai", library="open_clip", source="ViT-L-14/openai", arch="ViT-L-14", license="MIT",
+    description="OpenAI CLIP ViT-L/14 image tower (open_clip, QuickGELU)", used_by=("aesthetic_quality",))
+LAION_AESTHETIC_LINEAR = ModelSpec(
+    name="laion-aesthetic-linear", library="vbench-lite", source="LAION-AI/aesthetic-predictor", license="MIT",
+    url="https://raw.githubusercontent.com/LAION-AI/aesthetic-predictor/main/sa_0_4_vit_l_14_linear.pth",
+    filename="sa_0_4_vit_l_14_linear.pth", arch="linear",
+    description="LAION aesthetic predictor: nn.Linear(768, 1) on unit CLIP ViT-L/14 embeddings (VBench's head)",
+    used_by=("aesthetic_quality",))
+LAION_AESTHETIC_V2 = ModelSpec(
+    name="laion-aesthetic-v2-mlp", library="vbench-lite", source="christophschuhmann/improved-aesthetic-predictor",
+    license="Apache-2.0", filename="sac+logos+ava1-l14-linearMSE.pth", arch="mlp",
+    url="https://github.com/christophschuhmann/improved-aesthetic-predictor/raw/main/sac%2Blogos%2Bava1-l14-linearMSE.pth",
+    description="improved aesthetic predictor v2: MLP 768-1024-128-64-16-1 on unit CLIP ViT-L/14 embeddings",
+    used_by=("aesthetic_quality",))
+MUSIQ_SPAQ = ModelSpec(
+    name="musiq-spaq", library="pyiqa", source="pyiqa MUSIQ, SPAQ checkpoint", arch="MUSIQ",
+    license="weights: as published by pyiqa (IQA-PyTorch; code PolyForm-Noncommercial-1.0.0)",
+    url="https://github.com/chaofengc/IQA-PyTorch/releases/download/v0.1-weights/musiq_spaq_ckpt-358bb6af.pth",
+    filename="musiq_spaq_ckpt-358bb6af.pth", sha256_prefix="358bb6af",
+    description="MUSIQ multi-scale image quality transformer trained on SPAQ (VBench's imaging quality)",
+    used_by=("imaging_quality",))
+RAFT_LARGE = ModelSpec(
+    name="raft-large", library="torchvision", source="Raft_Large_Weights.C_T_V1", arch="raft_large",
+    license="BSD-3-Clause", url=_TV + "raft_large_C_T_V1-22a6c225.pth", filename="raft_large_C_T_V1-22a6c225.pth",
+    sha256_prefix="22a6c225", description="RAFT large trained on FlyingChairs+FlyingThings (the raft-things.pth "
+    "VBench uses, ported by torchvision)", used_by=("temporal",))
+RAFT_SMALL = ModelSpec(
+    name="raft-small", library="torchvision", source="Raft_Small_Weights.C_T_V1", arch="raft_small",
+    license="BSD-3-Clause", url=_TV + "raft_small_C_T_V1-ad48884c.pth", filename="raft_small_C_T_V1-ad48884c.pth",
+    sha256_prefix="ad48884c", description="RAFT small, FlyingChairs+FlyingThings (torchvision)", used_by=("temporal",))
+VBENCH_MODELS = (DINO_VITB16, CLIP_VITB32, CLIP_VITL14, LAION_AESTHETIC_LINEAR, LAION_AESTHETIC_V2, MUSIQ_SPAQ,
+                 RAFT_LARGE, RAFT_SMALL)

@@ -298,3 +298,88 @@ def resolve_weights(weights: str | os.PathLike) -> Path:
     if not path.is_file():
         raise VbenchError(f"{path}: no such weights file (known names: {', '.join(sorted(KNOWN_WEIGHTS))})")
     return path
+
+
+# -- the model zoo's other networks (vbench_lite.model_zoo) -------------------------------------------------------
+def _offline_hint(spec: Any) -> str:
+    users = ", ".join(f"{m}.weights=PATH" for m in spec.used_by) or "NAME.weights=PATH"
+    return f"with no network, download {spec.url or spec.source} elsewhere and pass --metric-args {users}"
+
+
+def _record(path: Path, spec: Any, source: str) -> dict[str, Any]:
+    """Verify ``path`` against the spec's sha256 (or prefix), write its manifest, return it."""
+    sha = sha256_file(path)
+    if spec.sha256 and sha != spec.sha256:
+        path.unlink()
+        raise VbenchError(f"weights fetch {spec.name}: sha256 {sha} differs from the expected {spec.sha256}")
+    if spec.sha256_prefix and not sha.startswith(spec.sha256_prefix):
+        path.unlink()
+        raise VbenchError(f"weights fetch {spec.name}: sha256 {sha} does not start with {spec.sha256_prefix} "
+                          "(the publisher's file name)")
+    stat = path.stat()
+    manifest = {"name": spec.name, "file": path.name, "sha256": sha, "size": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns, "source": source, "library": spec.library, "license": spec.license,
+                "fetched_at": now_iso()}
+    atomic_write_json(path.with_suffix(".json"), manifest)
+    return manifest
+
+
+def fetch_model(spec: Any, *, file: str | os.PathLike | None = None, force: bool = False) -> dict[str, Any]:
+    """Download (or take ``file``), verify and cache one :class:`vbench_lite.model_zoo.ModelSpec`.
+
+    A direct URL goes through ``torch.hub.download_url_to_file``; timm weights through ``timm.create_model(...,
+    pretrained=True)`` (saved as safetensors); open_clip weights through ``open_clip.download_pretrained`` into
+    open_clip's own cache (where scoring finds the tag offline). Any failure is one line.
+    """
+    import shutil
+
+    if getattr(spec, "fetcher", None):
+        import importlib
+
+        module, _, func = spec.fetcher.partition(":")
+        return getattr(importlib.import_module(module), func)(spec, file=file, force=force)
+    out = spec.cache_path
+    if file is None and not force and out.is_file():
+        return read_manifest(out) or _record(out, spec, "cache")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    try:
+        if file is not None:
+            if not Path(file).is_file():
+                raise VbenchError(f"{file}: no such file")
+            shutil.copyfile(file, tmp)
+            source = str(file)
+        elif spec.library == "open_clip":
+            import open_clip
+
+            model, tag = spec.source.split("/", 1)
+            path = open_clip.download_pretrained(open_clip.get_pretrained_cfg(model, tag))
+            if not path:
+                raise VbenchError(f"weights fetch {spec.name}: open_clip knows no weights {spec.source}")
+            return {"name": spec.name, "file": str(path), "sha256": sha256_file(path), "source": spec.source,
+                    "library": "open_clip", "license": spec.license}
+        elif spec.url:
+            import torch.hub
+
+            torch.hub.download_url_to_file(spec.url, str(tmp), progress=sys.stderr.isatty())
+            source = spec.url
+        elif spec.library == "timm":
+            import timm
+            from safetensors.torch import save_file
+
+            model = timm.create_model(spec.arch, pretrained=True, num_classes=0)
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
+            source = spec.source
+        else:
+            raise VbenchError(f"weights fetch {spec.name}: no download route for library {spec.library}")
+        os.replace(tmp, out)
+    except VbenchError:
+        raise
+    except Exception as exc:  # network, HTTP, hub errors: one line
+        msg = str(exc).splitlines()[0][:160] if str(exc) else ""
+        raise VbenchError(f"weights fetch {spec.name}: download failed ({type(exc).__name__}: {msg}); "
+                          f"{_offline_hint(spec)}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return _record(out, spec, source)

@@ -27,7 +27,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-FLOW_METHODS = ("dis", "farneback")
+FLOW_METHODS = ("dis", "farneback", "raft_large", "raft_small")
+#: Learned estimators: their network is built outside this pure layer (``metrics.raft_flow``) and passed in.
+LEARNED_METHODS = ("raft_large", "raft_small")
 DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 #: DIS refuses frames smaller than this on either side (its coarsest pyramid level needs room for a patch).
@@ -47,12 +49,16 @@ class FlowSettings:
     iterations: int = 3
     poly_n: int = 5
     poly_sigma: float = 1.2
+    #: RAFT's recurrent refinement steps (VBench: ``iters=20``; torchvision's default is 12).
+    raft_iterations: int = 20
 
     def __post_init__(self) -> None:
         if self.method not in FLOW_METHODS:
             raise ValueError(f"optical flow: unknown method {self.method!r} (known: {', '.join(FLOW_METHODS)})")
         if self.dis_preset not in DIS_PRESETS:
             raise ValueError(f"optical flow: unknown DIS preset {self.dis_preset!r} (known: {', '.join(DIS_PRESETS)})")
+        if self.raft_iterations < 1:
+            raise ValueError(f"optical flow: raft_iterations must be positive, got {self.raft_iterations}")
         if self.max_side < MIN_FLOW_SIDE:
             raise ValueError(f"optical flow: max_side={self.max_side} is below the minimum of {MIN_FLOW_SIDE} pixels")
 
@@ -60,7 +66,10 @@ class FlowSettings:
         """Every parameter the estimator runs with (DIS preset values are read back from OpenCV)."""
         out: dict[str, Any] = {"method": self.method, "max_side": self.max_side, "color": "gray (RGB2GRAY)",
                                "downscale": "cv2.INTER_AREA", "opencv": cv2.__version__}
-        if self.method == "dis":
+        if self.method in LEARNED_METHODS:
+            out.update(color="RGB", raft={"iterations": self.raft_iterations, "padding": "replicate to a multiple "
+                                          "of 8, centred (RAFT's InputPadder), flow cropped back"})
+        elif self.method == "dis":
             dis = cv2.DISOpticalFlow_create(DIS_PRESETS[self.dis_preset])
             out["dis"] = {"preset": self.dis_preset, "finest_scale": dis.getFinestScale(),
                           "patch_size": dis.getPatchSize(), "patch_stride": dis.getPatchStride(),
@@ -81,8 +90,13 @@ class FlowSettings:
 class FlowEstimator:
     """``estimator(prev_gray, next_gray) -> flow(prev -> next)``, float32 ``(H, W, 2)``."""
 
+    wants_rgb = False
+
     def __init__(self, settings: FlowSettings | None = None) -> None:
         self.settings = settings or FlowSettings()
+        if self.settings.method in LEARNED_METHODS:
+            raise ValueError(f"optical flow: {self.settings.method} needs its network "
+                             "(metrics.raft_flow.RaftEstimator)")
         self._dis = (cv2.DISOpticalFlow_create(DIS_PRESETS[self.settings.dis_preset])
                      if self.settings.method == "dis" else None)
 
@@ -175,6 +189,7 @@ def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, alpha1: float = 0.0
 
 
 __all__ = [
-    "DIS_PRESETS", "FLOW_METHODS", "MIN_FLOW_SIDE", "FlowEstimator", "FlowSettings", "flow_magnitude", "flow_size",
-    "inside_frame", "occlusion_mask", "resize_frames", "sampling_maps", "to_gray", "warp_backward",
+    "DIS_PRESETS", "FLOW_METHODS", "LEARNED_METHODS", "MIN_FLOW_SIDE", "FlowEstimator", "FlowSettings",
+    "flow_magnitude", "flow_size", "inside_frame", "occlusion_mask", "resize_frames", "sampling_maps", "to_gray",
+    "warp_backward",
 ]

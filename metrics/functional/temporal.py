@@ -74,6 +74,12 @@ from metrics.functional.optical_flow import (
     to_gray,
     warp_backward,
 )
+from metrics.functional.vbench_consistency import (
+    dynamic_sample_interval,
+    top_cut_mean,
+    vbench_dynamic,
+    vbench_static,
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,20 @@ class TemporalSettings:
     dynamic_reference_side: float = 256.0
     dynamic_reference_fps: float = 8.0
     dynamic_pair_fraction: float = 0.25
+    #: ``lite`` (the rule above) or ``vbench`` (VBench's exactly: frames every round(fps/8), top int(5%) pixels,
+    #: threshold 6 * min(h, w) / 256, round(N/4) moving pairs of N sampled frames).
+    dynamic_rule: str = "lite"
+    #: VBench's static filter for temporal flicker: clips that move (by the flow) get NaN flicker and are left out.
+    static_filter: bool = False
+    #: RAFT weights file (flow_method raft_large/raft_small), the device flow runs on and whether a missing RAFT
+    #: file may be fetched; read by the metric class, never here.
+    weights: str | None = None
+    device: str | None = None
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
+        if self.dynamic_rule not in ("lite", "vbench"):
+            raise ValueError(f"temporal: dynamic_rule must be lite or vbench, got {self.dynamic_rule!r}")
         if not 0.0 < self.dynamic_top_fraction <= 1.0 or not 0.0 < self.dynamic_pair_fraction <= 1.0:
             raise ValueError("temporal: dynamic_top_fraction and dynamic_pair_fraction must be in (0, 1]")
         if min(self.dynamic_threshold_px, self.dynamic_reference_side, self.dynamic_reference_fps) <= 0:
@@ -98,7 +116,7 @@ class TemporalSettings:
             raise ValueError("temporal: occlusion alphas must be non-negative")
 
     def describe(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "flow"}
+        out = {k: v for k, v in asdict(self).items() if k not in ("flow", "weights", "device", "allow_download")}
         out["flow"] = self.flow.describe()
         out["interpolation"] = "super-slomo-linear-midpoint"
         return out
@@ -151,12 +169,23 @@ def interpolate_middle(prev_rgb: np.ndarray, next_rgb: np.ndarray, flow_fw: np.n
     return np.clip(np.rint(middle), 0, 255).astype(np.uint8)
 
 
+def flow_pairs(estimator: Any, prev: np.ndarray, nxt: np.ndarray) -> list[np.ndarray]:
+    """``estimator`` on pairs of frames, batched when the estimator can (RAFT), one by one otherwise."""
+    if hasattr(estimator, "pairs"):
+        return list(estimator.pairs(prev, nxt))
+    return [estimator(a, b) for a, b in zip(prev, nxt)]
+
+
 def smoothness_errors(rgb: np.ndarray, gray: np.ndarray, estimator: FlowEstimator) -> np.ndarray:
-    """``e_t`` for t = 1, 3, ... (t+1 <= T-1): mean |Î_t - I_t| in grey levels, float64."""
+    """``e_t`` for t = 1, 3, ... (t+1 <= T-1): mean |Î_t - I_t| in grey levels, float64 (``gray``: the frames the
+    estimator reads, RGB for RAFT)."""
     errors = []
-    for t in range(1, len(rgb) - 1, 2):
-        fw = estimator(gray[t - 1], gray[t + 1])
-        bw = estimator(gray[t + 1], gray[t - 1])
+    odd = list(range(1, len(rgb) - 1, 2))
+    if not odd:
+        return np.zeros(0, dtype=np.float64)
+    before, after = gray[[t - 1 for t in odd]], gray[[t + 1 for t in odd]]
+    fws, bws = flow_pairs(estimator, before, after), flow_pairs(estimator, after, before)
+    for t, fw, bw in zip(odd, fws, bws):
         middle = interpolate_middle(rgb[t - 1], rgb[t + 1], fw, bw)
         errors.append(np.abs(middle.astype(np.int16) - rgb[t].astype(np.int16)).mean(dtype=np.float64))
     return np.asarray(errors, dtype=np.float64)
@@ -244,7 +273,7 @@ def dynamic_pair_magnitudes(gray: np.ndarray, stride: int, estimator: FlowEstima
         flows = flows_fw
     else:
         sampled = gray[::stride]
-        flows = [estimator(sampled[p], sampled[p + 1]) for p in range(len(sampled) - 1)]
+        flows = flow_pairs(estimator, sampled[:-1], sampled[1:])
     return np.array([top_fraction_mean(flow_magnitude(f), fraction) for f in flows], dtype=np.float64)
 
 
@@ -256,9 +285,7 @@ def dynamic_degree(video: Any, fps: float = 8.0, settings: TemporalSettings | No
 # -- all at once -------------------------------------------------------------------------------------------------
 def consecutive_flows(gray: np.ndarray, estimator: FlowEstimator) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``flow(I_t -> I_{t+1})`` and ``flow(I_{t+1} -> I_t)`` for t = 0 .. T-2."""
-    forward = [estimator(gray[t], gray[t + 1]) for t in range(len(gray) - 1)]
-    backward = [estimator(gray[t + 1], gray[t]) for t in range(len(gray) - 1)]
-    return forward, backward
+    return flow_pairs(estimator, gray[:-1], gray[1:]), flow_pairs(estimator, gray[1:], gray[:-1])
 
 
 def flow_frames(frames: np.ndarray, flow_settings: FlowSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -269,37 +296,57 @@ def flow_frames(frames: np.ndarray, flow_settings: FlowSettings) -> tuple[np.nda
 
 
 def temporal_features(video: Any, fps: float = 8.0, settings: TemporalSettings | None = None,
-                      source: str = "video") -> dict[str, np.ndarray]:
+                      source: str = "video", estimator: Any = None) -> dict[str, np.ndarray]:
     """The four measures of one clip plus their per-pair/per-frame arrays; consecutive flows are computed once.
 
     Keys: ``temporal_flicker``, ``motion_smoothness``, ``warping_error``, ``dynamic_degree`` (float64 scalars);
     ``flicker_pair_mad``, ``smoothness_frame_mae``, ``warping_pair_mse``, ``warping_visible_fraction``,
     ``dynamic_pair_magnitude`` (float64 arrays); ``dynamic_threshold``, ``dynamic_pairs_needed``, ``dynamic_stride``
-    and ``flow_size`` (the ``(h, w)`` flow ran at).
+    and ``flow_size`` (the ``(h, w)`` flow ran at); with ``static_filter``, ``static`` (1.0 static, 0.0 moving).
+    ``estimator`` replaces the settings' OpenCV estimator (a RAFT network: it reads RGB, ``wants_rgb``).
     """
     settings = settings or TemporalSettings()
     frames = as_video(video, source, min_frames=2)
-    estimator = FlowEstimator(settings.flow)
+    estimator = estimator or FlowEstimator(settings.flow)
     rgb, gray = flow_frames(frames, settings.flow)
     if min(gray.shape[1:]) < MIN_FLOW_SIDE:
         raise ValueError(f"{source}: frames of {gray.shape[1]}x{gray.shape[2]} (at flow resolution) are too small "
                           f"for optical flow (at least {MIN_FLOW_SIDE} pixels a side)")
-    flows_fw, flows_bw = consecutive_flows(gray, estimator)
+    inputs = rgb if getattr(estimator, "wants_rgb", False) else gray
+    flows_fw, flows_bw = consecutive_flows(inputs, estimator)
 
     pair_mad = consecutive_mean_abs_diff(frames)
-    frame_mae = smoothness_errors(rgb, gray, estimator)
+    frame_mae = smoothness_errors(rgb, inputs, estimator)
     pair_mse, visible = warping_errors(rgb, flows_fw, flows_bw, settings)
-
-    stride = dynamic_stride(fps, len(frames), settings.dynamic_reference_fps)
-    magnitudes = dynamic_pair_magnitudes(gray, stride, estimator, settings.dynamic_top_fraction, flows_fw)
     height, width = gray.shape[1:]
-    threshold = dynamic_threshold(height, width, fps, settings)
-    needed = dynamic_pairs_needed(len(magnitudes), settings.dynamic_pair_fraction)
+    flicker = flicker_from_mad(pair_mad)
+    extra: dict[str, np.ndarray] = {}
+    if settings.static_filter:  # VBench's static_filter.py: top-2% magnitudes, plus the first<->last closure
+        closure = flow_pairs(estimator, inputs[[0, -1]], inputs[[-1, 0]])
+        static = vbench_static([top_cut_mean(flow_magnitude(f), 0.02) for f in flows_fw],
+                               [top_cut_mean(flow_magnitude(f), 0.02) for f in closure], height, width, len(frames))
+        extra["static"] = np.float64(static)
+        flicker = flicker if static else float("nan")
+
+    if settings.dynamic_rule == "vbench":
+        stride = dynamic_sample_interval(fps)
+        sampled = inputs[::stride]
+        flows = flows_fw if stride == 1 else flow_pairs(estimator, sampled[:-1], sampled[1:])
+        magnitudes = np.array([top_cut_mean(flow_magnitude(f), 0.05) for f in flows], dtype=np.float64)
+        threshold = 6.0 * min(height, width) / 256.0
+        needed = round(4 * len(sampled) / 16.0)
+        dynamic = vbench_dynamic(magnitudes, height, width, len(sampled))
+    else:
+        stride = dynamic_stride(fps, len(frames), settings.dynamic_reference_fps)
+        magnitudes = dynamic_pair_magnitudes(inputs, stride, estimator, settings.dynamic_top_fraction, flows_fw)
+        threshold = dynamic_threshold(height, width, fps, settings)
+        needed = dynamic_pairs_needed(len(magnitudes), settings.dynamic_pair_fraction)
+        dynamic = is_dynamic(magnitudes, threshold, needed)
     return {
-        "temporal_flicker": np.float64(flicker_from_mad(pair_mad)),
+        "temporal_flicker": np.float64(flicker),
         "motion_smoothness": np.float64(smoothness_from_errors(frame_mae)),
         "warping_error": np.float64(np.mean(pair_mse)),
-        "dynamic_degree": np.float64(is_dynamic(magnitudes, threshold, needed)),
+        "dynamic_degree": np.float64(dynamic),
         "flicker_pair_mad": pair_mad,
         "smoothness_frame_mae": frame_mae,
         "warping_pair_mse": pair_mse,
@@ -309,6 +356,7 @@ def temporal_features(video: Any, fps: float = 8.0, settings: TemporalSettings |
         "dynamic_pairs_needed": np.int64(needed),
         "dynamic_stride": np.int64(stride),
         "flow_size": np.array([height, width], dtype=np.int64),
+        **extra,
     }
 
 

@@ -458,3 +458,30 @@ def test_real_clips_are_finite_and_in_range(path):
         assert np.all(np.isfinite(value)), key
     # a real clip's frames are not a still: flicker and smoothness are below 1
     assert feats["temporal_flicker"] < 1.0 and feats["motion_smoothness"] < 1.0
+
+
+# -- VBench's rules: static filter for flicker, dynamic degree (issue 15) ----------------------------------------
+def test_static_filter_keeps_a_still_flickering_clip_and_drops_a_moving_one():
+    rng = np.random.default_rng(0)
+    base = texture(64, 64, seed=1)
+    still = np.repeat(base[None], 8, axis=0).astype(np.int16)
+    still = np.clip(still + rng.integers(-3, 4, size=(8, 1, 1, 1)), 0, 255).astype(np.uint8)  # flicker only
+    moving = np.stack([np.roll(base, 4 * t, axis=1) for t in range(8)])
+    settings = TemporalSettings(static_filter=True)
+    kept = temporal_features(still, 8.0, settings)
+    dropped = temporal_features(moving, 8.0, settings)
+    assert kept["static"] == 1.0 and kept["temporal_flicker"] == temporal_flicker(still)
+    assert dropped["static"] == 0.0 and np.isnan(dropped["temporal_flicker"])
+    assert "static" not in temporal_features(still, 8.0)
+
+
+def test_vbench_dynamic_rule_on_known_motion():
+    base = texture(64, 64, seed=2)
+    fast = np.stack([np.roll(base, 6 * t, axis=1) for t in range(16)])
+    still = np.repeat(base[None], 16, axis=0)
+    settings = TemporalSettings(dynamic_rule="vbench")
+    f = temporal_features(fast, 8.0, settings)
+    s = temporal_features(still, 8.0, settings)
+    # 16 frames at 8 fps: every pair, threshold 6 * 64 / 256 = 1.5 px, round(16 / 4) = 4 moving pairs needed
+    assert f["dynamic_threshold"] == 1.5 and f["dynamic_pairs_needed"] == 4
+    assert f["dynamic_degree"] == 1.0 and s["dynamic_degree"] == 0.0

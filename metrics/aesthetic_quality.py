@@ -1,0 +1,95 @@
+"""VBench's aesthetic quality: the LAION aesthetic predictor on CLIP ViT-L/14 embeddings of every frame.
+
+Per clip (``vbench/aesthetic_quality.py`` at VBench 45e79ec)::
+
+    s_t = head(e_t / |e_t|),  aesthetic_quality = mean_t s_t / 10
+
+with ``e_t`` the CLIP ViT-L/14 image embedding of frame t after ``clip_transform(224)`` and ``head`` LAION's
+``nn.Linear(768, 1)`` (``sa_0_4_vit_l_14_linear.pth``, VBench's choice; ``head=mlp`` takes the improved v2 MLP).
+Weights: ``weights`` (CLIP file) / ``head_weights`` (head file), else the zoo cache (``vbench-lite weights fetch
+clip-vitl14-openai`` and ``laion-aesthetic-linear``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from metrics.background_consistency import ClipImageMetric
+from metrics.base import checked_clips
+from metrics.functional.vbench_consistency import aesthetic_from_scores
+from metrics.image_features import build_aesthetic_head, file_sha256, resolve_file
+from vbench_lite.model_zoo import CLIP_VITL14, LAION_AESTHETIC_LINEAR, LAION_AESTHETIC_V2
+from vbench_lite.types import Clip, Prompt, VbenchError
+
+
+@dataclass(frozen=True)
+class AestheticQualitySettings:
+    """``--metric-args aesthetic_quality.k=v``: ``model``/``pretrained``/``weights`` (the CLIP), ``head``
+    (``linear`` as VBench, or ``mlp``), ``head_weights`` (a local file), ``batch_size``, ``device``,
+    ``allow_download``."""
+
+    model: str = "ViT-L-14"
+    pretrained: str = "openai"
+    weights: str | None = None
+    head: Literal["linear", "mlp"] = "linear"
+    head_weights: str | None = None
+    batch_size: int = 32
+    device: str | None = None
+    allow_download: bool = False
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+
+
+class AestheticQuality(ClipImageMetric):
+    """``--metrics aesthetic_quality``: one value per clip (LAION score / 10, about 0.3-0.7), higher is better."""
+
+    name = "aesthetic_quality"
+    outputs = {"aesthetic_quality": True}
+    output_families = {"aesthetic_quality": "quality"}
+    Settings = AestheticQualitySettings
+    models = (CLIP_VITL14, LAION_AESTHETIC_LINEAR, LAION_AESTHETIC_V2)
+    clip_spec = CLIP_VITL14
+
+    def __init__(self, settings: Any = None, /, **values: Any) -> None:
+        super().__init__(settings, **values)
+        cfg = self.config
+        spec = LAION_AESTHETIC_LINEAR if cfg.head == "linear" else LAION_AESTHETIC_V2
+        self.head_path = resolve_file(spec, self.name, cfg.head_weights, cfg.allow_download)
+        self.head_sha256 = file_sha256(self.head_path)
+        dim = int(self.loaded.model.visual.output_dim)
+        object.__setattr__(self, "head_net", build_aesthetic_head(self.head_path, cfg.head, dim).to(self.run_device))
+
+    def settings(self) -> dict[str, Any]:
+        out = {k: v for k, v in super().settings().items() if k != "head_weights"}
+        out["scaling"] = "mean over frames of head(unit CLIP embedding) / 10"
+        return out
+
+    def provenance(self) -> dict[str, Any]:
+        return {**super().provenance(), f"{self.name}:{self.config.head}_head:weights_sha256": self.head_sha256}
+
+    @torch.inference_mode()
+    def frame_scores(self, clip: Clip) -> np.ndarray:
+        feats = F.normalize(self.image_features(clip), dim=-1, p=2)
+        return self.head_net(feats.to(self.run_device)).squeeze(-1).double().cpu().numpy()
+
+    def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
+        out = []
+        for clip in checked_clips(clips):
+            try:
+                scores = self.frame_scores(clip)
+                value = aesthetic_from_scores(scores)
+            except ValueError as exc:
+                raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
+            out.append({self.name: np.float64(value), "frame_scores": scores})
+        return out
+
+
+__all__ = ["AestheticQuality", "AestheticQualitySettings"]
