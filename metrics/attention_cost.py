@@ -26,6 +26,7 @@ Whole published models are data, costed with these plans by :mod:`vbench_lite.la
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,10 @@ class AttentionCall:
     @property
     def query_rows(self) -> int:
         return self.batch * self.heads * self.q_len
+
+    def bytes_moved(self, element_bytes: int) -> int:
+        """Compulsory traffic of a fused kernel: read q, k, v once, write the output once."""
+        return self.batch * self.heads * self.head_dim * (2 * self.q_len + 2 * self.k_len) * element_bytes
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,17 @@ class CostPlan:
     def flash_state_bytes(self) -> int:
         """Per-row softmax statistics a flash-style kernel keeps (largest call), tiles aside."""
         return max((a.query_rows for a in self.attentions), default=0) * FLASH_BYTES_PER_ROW
+
+    def bytes_moved(self, dtype: str = "float32") -> int:
+        """Compulsory bytes of the attention calls (q, k, v read and output written once each, summed over calls):
+        the denominator of the arithmetic intensity (``4*N*C*bytes`` per call for every single-grouping strategy).
+        Re-reads of k/v tiles by a flash kernel and the reshape path's copies are extra traffic above it."""
+        return sum(a.bytes_moved(dtype_bytes(dtype)) for a in self.attentions)
+
+    def arithmetic_intensity(self, dtype: str = "float32") -> float:
+        """Attention-core FLOPs per compulsory byte."""
+        moved = self.bytes_moved(dtype)
+        return self.core_flops / moved if moved else 0.0
 
     def attention_bytes(self, impl: str) -> int:
         """Peak bytes the attention itself needs beyond q, k, v and the output, for ``impl``."""
@@ -216,8 +232,8 @@ def core_plan(strategy: str, frames: int, height: int, width: int, dim: int, hea
     return CostPlan(plan.heads, (), plan.attentions)
 
 
-def mlp_plan(rows: int, dim: int, mlp_ratio: float, heads: int = 1) -> CostPlan:
-    hidden = int(dim * mlp_ratio)
+def mlp_plan(rows: int, dim: int, mlp_ratio: float, heads: int = 1, *, hidden: int | None = None) -> CostPlan:
+    hidden = hidden or int(dim * mlp_ratio)
     return CostPlan(heads, (LinearCost("mlp.fc1", rows, dim, hidden), LinearCost("mlp.fc2", rows, hidden, dim)))
 
 
@@ -263,3 +279,35 @@ def tokens_table(frames: int, height: int, width: int, strategies: Sequence[str]
         rows.append({"strategy": resolve_strategy(strategy), "pairs": pairs, "fraction_of_full": pairs / full,
                      "score_bytes_per_head": pairs * dtype_bytes(dtype), "dtype": dtype})
     return rows
+
+
+# -- roofline ---------------------------------------------------------------------------------------------------
+def roofline_bound(intensity: float, peak_flops_per_s: float, bandwidth_bytes_per_s: float) -> float:
+    """Attainable FLOP/s at an arithmetic intensity: ``min(compute roof, intensity x bandwidth)`` (Williams et
+    al., "Roofline", CACM 2009)."""
+    if intensity < 0 or peak_flops_per_s <= 0 or bandwidth_bytes_per_s <= 0:
+        raise ValueError("roofline needs a non-negative intensity and positive peak and bandwidth")
+    return min(peak_flops_per_s, intensity * bandwidth_bytes_per_s)
+
+
+def ridge_point(peak_flops_per_s: float, bandwidth_bytes_per_s: float) -> float:
+    """The intensity (FLOPs/byte) where the memory roof meets the compute roof."""
+    return peak_flops_per_s / bandwidth_bytes_per_s
+
+
+# -- NaViT packing ----------------------------------------------------------------------------------------------
+def packed_plan(clips: Sequence[Sequence[int]], dim: int, heads: int) -> CostPlan:
+    """Clips ``(T_i, H_i, W_i)`` packed in one sequence with a block-diagonal mask: only same-clip pairs count
+    (what a block-sparse kernel with tiles aligned to clips computes); projections on ``sum N_i`` rows."""
+    d = _head_dim(dim, heads)
+    lengths = [math.prod(c) for c in clips]
+    calls = [AttentionCall(f"clip{i}", 1, heads, n, n, d) for i, n in enumerate(lengths)]
+    return _sublayer("packed", sum(lengths), dim, heads, calls)
+
+
+def padded_plan(clips: Sequence[Sequence[int]], dim: int, heads: int) -> CostPlan:
+    """The same clips padded to the longest and batched: ``B * max(N_i)^2`` pairs, ``B * max(N_i)`` rows."""
+    d = _head_dim(dim, heads)
+    longest = max(math.prod(c) for c in clips)
+    return _sublayer("padded", len(clips) * longest, dim, heads,
+                     [AttentionCall("padded", len(clips), heads, longest, longest, d)])

@@ -24,9 +24,11 @@ CVPR 2022, Sec. 3.2, non-overlapping 3D windows; the shifted-window variant is n
 
 Each strategy runs the attention core through ``impl="sdpa"`` (``F.scaled_dot_product_attention``, a fused
 flash-style kernel that never materialises the score matrix) or ``impl="plain"`` (``softmax(q k^T / sqrt(d)) v``
-with explicit matmuls); both give the same numbers (tests check allclose). ``core(qkv, grid)`` runs only the
-strategy's reshapes and attention on already projected ``qkv: (B, T, S, 3, heads, head_dim)``; the cost lab times
-it separately from the projections, which are the same for every strategy.
+with explicit matmuls) or ``impl="flex"`` (one FlexAttention block-sparse call over the whole token sequence
+per attention, :mod:`reference_models.attention_flex`); all give the same numbers (tests check allclose).
+``core(qkv, grid)`` runs only the strategy's reshapes and attention on already projected
+``qkv: (B, T, S, 3, heads, head_dim)``; the cost lab times it separately from the projections, which are the same
+for every strategy.
 
 Composite strategies (divided, factorised_*) keep the residual between their two attentions inside the module:
 ``u = first(x); v = second(LayerNorm(x + u)); return u + v``, so that ``x + module(x)`` equals the papers'
@@ -45,7 +47,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IMPLS = ("sdpa", "plain")
+from reference_models.attention_flex import flex_mix
+
+IMPLS = ("sdpa", "plain", "flex")  # flex: one FlexAttention block-sparse call (attention_flex.py)
 #: Video Swin's window is (8, 7, 7) for 32 frames after a tubelet of 2; ours divides the small grids we sweep.
 DEFAULT_WINDOW = (4, 8, 8)
 
@@ -58,6 +62,10 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, impl: str = "sdpa"
     """``softmax(q k^T / sqrt(d)) v``: ``q (n, heads, Lq, d)``, ``k, v (n, heads, Lk, d)`` -> ``(n, heads, Lq, d)``."""
     if impl == "sdpa":
         return F.scaled_dot_product_attention(q, k, v)
+    if impl == "flex":  # a lone call has no structure to exploit: flex with no mask (the dense kernel)
+        B, heads, L, d = q.shape
+        seq = torch.stack([q, k, v], 2).permute(0, 3, 2, 1, 4).reshape(B, 1, L, 3, heads, d)
+        return flex_mix(seq, "full", (1, L)).reshape(B, L, heads, d).transpose(1, 2)
     if impl == "plain":
         scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (n, heads, Lq, Lk)
         # fp32 softmax like the fused kernels, so that bf16 results stay comparable; no matmul, so no FLOPs change
@@ -75,6 +83,8 @@ def _split_qkv(seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
 # -- token groupings: each maps qkv (B, T, S, 3, heads, d) to the attended values (B, T, S, heads*d) -------------
 def full_mix(qkv: torch.Tensor, grid: Grid | None, impl: str) -> torch.Tensor:
     B, T, S, _, heads, d = qkv.shape
+    if impl == "flex":
+        return flex_mix(qkv, "full", (1, S))
     seq = qkv.reshape(B, T * S, 3, heads, d)  # (B, N, 3, heads, d): the whole clip is one sequence
     out = attend(*_split_qkv(seq), impl)  # (B, heads, N, d)
     return out.transpose(1, 2).reshape(B, T, S, heads * d)  # (B, N, heads, d) -> (B, T, S, C)
@@ -82,6 +92,8 @@ def full_mix(qkv: torch.Tensor, grid: Grid | None, impl: str) -> torch.Tensor:
 
 def spatial_mix(qkv: torch.Tensor, grid: Grid | None, impl: str) -> torch.Tensor:
     B, T, S, _, heads, d = qkv.shape
+    if impl == "flex":
+        return flex_mix(qkv, "spatial", _check_grid(grid, S))
     seq = qkv.reshape(B * T, S, 3, heads, d)  # (B*T, S, 3, heads, d): one sequence per frame
     out = attend(*_split_qkv(seq), impl)  # (B*T, heads, S, d)
     return out.transpose(1, 2).reshape(B, T, S, heads * d)  # (B*T, S, heads, d) -> (B, T, S, C)
@@ -89,6 +101,8 @@ def spatial_mix(qkv: torch.Tensor, grid: Grid | None, impl: str) -> torch.Tensor
 
 def temporal_mix(qkv: torch.Tensor, grid: Grid | None, impl: str) -> torch.Tensor:
     B, T, S, _, heads, d = qkv.shape
+    if impl == "flex":
+        return flex_mix(qkv, "temporal", (1, S) if grid is None else _check_grid(grid, S))
     seq = qkv.transpose(1, 2).reshape(B * S, T, 3, heads, d)  # (B, S, T, ...) -> (B*S, T, 3, heads, d): one per place
     out = attend(*_split_qkv(seq), impl)  # (B*S, heads, T, d)
     out = out.transpose(1, 2).reshape(B, S, T, heads * d)  # (B*S, T, heads, d) -> (B, S, T, C)
@@ -110,6 +124,8 @@ def window_mix(qkv: torch.Tensor, grid: Grid | None, impl: str,
     B, T, S, _, heads, d = qkv.shape
     H, W = _check_grid(grid, S)
     wt, wh, ww = window_size(T, (H, W), window)
+    if impl == "flex":
+        return flex_mix(qkv, "window", (H, W), window=(wt, wh, ww))
     nt, nh, nw = T // wt, H // wh, W // ww
     x = qkv.reshape(B, nt, wt, nh, wh, nw, ww, 3, heads, d)  # split each axis into (window index, offset in window)
     x = x.permute(0, 1, 3, 5, 2, 4, 6, 7, 8, 9)  # (B, nt, nh, nw, wt, wh, ww, 3, heads, d)
@@ -123,6 +139,8 @@ def window_mix(qkv: torch.Tensor, grid: Grid | None, impl: str,
 def split_heads_mix(qkv: torch.Tensor, grid: Grid | None, impl: str) -> torch.Tensor:
     """ViViT model 4: heads ``[0, heads/2)`` attend spatially, heads ``[heads/2, heads)`` temporally."""
     half = qkv.shape[4] // 2
+    if impl == "flex":  # one call: the mask reads the head index
+        return flex_mix(qkv, "split", _check_grid(grid, qkv.shape[2]))
     spatial = spatial_mix(qkv[:, :, :, :, :half], grid, impl)  # (B, T, S, half*d)
     temporal = temporal_mix(qkv[:, :, :, :, half:], grid, impl)  # (B, T, S, half*d)
     return torch.cat([spatial, temporal], dim=-1)  # (B, T, S, C), heads in their original order
@@ -358,7 +376,7 @@ def resolve_strategy(name: str) -> str:
 
 
 def build_attention(strategy: str, dim: int, heads: int, **kwargs) -> VideoAttention:
-    """Build a strategy by name: ``impl`` ("sdpa" or "plain"), ``qkv_bias`` and, for ``window``, ``window``."""
+    """Build a strategy by name: ``impl`` ("sdpa", "plain" or "flex"), ``qkv_bias`` and, for ``window``, ``window``."""
     impl = kwargs.get("impl", "sdpa")
     if impl not in IMPLS:
         raise ValueError(f"unknown attention impl {impl!r} (known: {', '.join(IMPLS)})")

@@ -52,6 +52,9 @@ MEASURED_COLUMNS = [
     ("achieved_flops_per_s", "GFLOP/s", lambda v: f"{v / 1e9:.1f}"),
     ("fraction_of_peak", "% peak", lambda v: f"{100 * v:.1f}"),
     ("fraction_of_peak_best", "best %", lambda v: f"{100 * v:.1f}"),
+    ("arithmetic_intensity", "FLOP/B", lambda v: f"{v:.3g}"),
+    ("fraction_of_roofline", "% roofline", lambda v: f"{100 * v:.1f}"),
+    ("bound", "bound", str),
     ("us_per_problem", "us/problem", lambda v: f"{v:.2f}"),
     ("status", "status", lambda v: v if len(v) <= 72 else v[:69] + "..."),
 ]
@@ -105,8 +108,13 @@ def sweep_markdown(rows: list[dict[str, Any]], meta: dict[str, Any], names: dict
         keep = ("dim", "heads", "batch", "impl", "dtype", "device", "scope", "window")
         parts.append("Settings: " + ", ".join(f"{k}={settings[k]}" for k in keep if k in settings) + ".")
     for dtype, peak in (meta.get("matmul_peak") or {}).items():
-        parts.append(f"Measured dense matmul peak ({dtype}, n={peak.get('n')}): "
+        parts.append(f"Measured dense matmul peak ({dtype}, n={peak.get('n')}, grown until flat): "
                      f"{peak['flops_per_s'] / 1e9:.1f} GFLOP/s.")
+    if meta.get("copy_bandwidth"):
+        parts.append(f"Measured memory bandwidth (device copy, read + write): "
+                     f"{meta['copy_bandwidth']['bytes_per_s'] / 1e9:.1f} GB/s. '% roofline' = achieved / "
+                     "min(compute peak, FLOP/B x bandwidth), FLOP/B = attention FLOPs per compulsory byte "
+                     "(q, k, v read and the output written once).")
     parts += ["", "FLOPs are matmul FLOPs (2 per multiply-add); pairs are query-key pairs per head; 'plain attn "
               "mem' is the analytic peak of live score and softmax matrices of the plain path, 'flash attn mem' the "
               "per-row softmax statistics a flash-style kernel keeps instead.", "", markdown_table(header, cells), ""]
@@ -122,7 +130,7 @@ def sweep_markdown(rows: list[dict[str, Any]], meta: dict[str, Any], names: dict
                                   "fixed us/problem", "marginal GFLOP/s"],
                                  [[f["strategy"], *("-" if f.get(k) is None else str(f[k]) for k in keys)]
                                   for f in fits]), ""]
-    plots = [names[k] for k in ("plot_cost_vs_frames", "plot_latency_vs_tokens") if k in names]
+    plots = [names[k] for k in ("plot_cost_vs_frames", "plot_latency_vs_tokens", "plot_roofline") if k in names]
     if plots:
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     return "\n".join(parts)
@@ -186,4 +194,44 @@ def sweep_plots(rows: list[dict[str, Any]], fits: Sequence[dict[str, Any]], out:
         paths["plot_latency_vs_tokens"] = out / "attention_latency_vs_tokens.png"
         fig.savefig(paths["plot_latency_vs_tokens"], dpi=110)
         plt.close(fig)
+    roofed = [r for r in timed if r.get("roofline_flops_per_s") and r.get("achieved_flops_per_s")]
+    if roofed:
+        paths["plot_roofline"] = roofline_plot(roofed, out / "attention_roofline.png")
     return paths
+
+
+def roofline_plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
+    """Log-log roofline: the compute and memory roofs (recovered from the rows' bounds) and every measured
+    configuration as a point at (arithmetic intensity, achieved FLOP/s), one colour per strategy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    peak = max(r["roofline_flops_per_s"] for r in rows)
+    memory = [r["roofline_flops_per_s"] / r["arithmetic_intensity"] for r in rows
+              if r.get("bound") == "memory" and r["arithmetic_intensity"] > 0]
+    lo = min(r["arithmetic_intensity"] for r in rows) / 2
+    hi = max(r["arithmetic_intensity"] for r in rows) * 2
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    if memory:
+        bandwidth = max(memory)
+        lo = min(lo, peak / bandwidth / 4)
+        hi = max(hi, peak / bandwidth * 4)
+        xs = np.geomspace(lo, hi, 100)
+        ax.plot(xs, np.minimum(peak, xs * bandwidth), "k-", lw=1.2, label=f"roof ({bandwidth / 1e9:.0f} GB/s)")
+    else:
+        ax.axhline(peak, color="k", lw=1.2, label="compute roof")
+    for si, strategy in enumerate(dict.fromkeys(r["strategy"] for r in rows)):
+        mine = [r for r in rows if r["strategy"] == strategy]
+        ax.scatter([r["arithmetic_intensity"] for r in mine], [r["achieved_flops_per_s"] for r in mine],
+                   color=f"C{si % 10}", label=strategy, zorder=3)
+    ax.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOPs / compulsory byte)",
+           ylabel="achieved FLOP/s", title=f"Roofline (peak {peak / 1e9:.0f} GFLOP/s)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

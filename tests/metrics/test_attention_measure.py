@@ -26,7 +26,8 @@ from vbench_lite.lab.attention_sweep import (
 )
 
 SMALL = {"strategies": ("full", "temporal", "window"), "frames": (2, 4), "grids": ((4, 4),), "dim": 32, "heads": 4,
-         "window": (2, 2, 2), "min_run_time": 0.002, "max_run_time": 0.02, "matmul_sizes": (64,)}
+         "window": (2, 2, 2), "min_run_time": 0.002, "max_run_time": 0.02, "matmul_sizes": (64,),
+         "copy_bytes": 2**20}
 needs_proc = pytest.mark.skipif(not am.cpu_peak_memory_supported(), reason="needs Linux /proc peak-RSS reset")
 
 
@@ -224,15 +225,20 @@ def test_report_of_analytic_rows_has_no_latency_plot(tmp_path):
 
 
 def test_sweep_command_measures_and_writes(tmp_path, capsys, monkeypatch):
-    real_peak = am.measure_matmul_peak
-    monkeypatch.setattr(am, "measure_matmul_peak",
-                        lambda device, dtype, sizes, **kw: real_peak(device, dtype, (128,), **kw))
+    real_roof = am.measure_matmul_roof
+    monkeypatch.setattr(am, "measure_matmul_roof",
+                        lambda device, dtype, sizes=None, **kw: real_roof(device, dtype, sizes=(128,),
+                                                                          max_run_time=0.02))
+    real_copy = am.measure_copy_bandwidth
+    monkeypatch.setattr(am, "measure_copy_bandwidth",
+                        lambda device, copy_bytes=None: real_copy(device, copy_bytes=2**20, max_run_time=0.02))
     out = tmp_path / "lab"
     argv = ["attention", "--strategies", "full,temporal", "--frames", "2,4", "--grid", "4x4", "--dim", "32",
             "--heads", "4", "--measure", "--min-run-time", "0.002", "--max-run-time", "0.02", "--out", str(out)]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "median ms" in text and "matmul peak" in text and "scaling exponent" in text
+    assert "memory bandwidth" in text and "% roofline" in text and (out / "attention_roofline.png").exists()
     assert (out / "attention.csv").exists() and (out / "attention.md").exists()
     assert len(pd.read_csv(out / "attention.csv")) == 4
 

@@ -60,7 +60,8 @@ def register(sub) -> None:
                        "runs the sweep (analytic; --measure adds latency and memory).")
     p.add_argument("--strategies", default=None,
                    help="comma-separated strategies (default: all of full, spatial, temporal, divided, "
-                   "factorised_encoder, factorised_self_attention, factorised_dot_product, window)")
+                   "factorised_encoder, factorised_self_attention, factorised_dot_product, window; also packed and "
+                   "padded: NaViT packing of a mix of clip sizes with a block-diagonal mask, or padded to the longest)")
     p.add_argument("--frames", type=_int_list, default=_int_list(DEFAULT_FRAMES),
                    help=f"frame counts T of the token grid (default {DEFAULT_FRAMES})")
     p.add_argument("--grid", type=_grids, default=_grids(DEFAULT_GRID),
@@ -70,9 +71,20 @@ def register(sub) -> None:
     p.add_argument("--batch", type=int, default=1, help="clips per call (default 1)")
     p.add_argument("--window", type=_window, default=None, help="window of the window strategy, TxHxW (default 4x8x8)")
     p.add_argument("--measure", action="store_true", help="also measure latency, peak memory and %% of matmul peak")
-    p.add_argument("--impl", choices=["sdpa", "plain"], default="sdpa",
-                   help="attention core: fused scaled_dot_product_attention or explicit matmul-softmax")
-    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    p.add_argument("--impl", choices=["sdpa", "plain", "flex"], default="sdpa",
+                   help="attention core: reshape + fused scaled_dot_product_attention, explicit matmul-softmax, or "
+                   "one FlexAttention block-sparse call over the whole sequence")
+    p.add_argument("--sdpa-backend", choices=["auto", "flash", "efficient", "cudnn", "math"], default="auto",
+                   help="SDPA kernel (torch.nn.attention.sdpa_kernel); recorded in every row (default auto)")
+    p.add_argument("--flex-layout", choices=["frame", "grouped"], default="frame",
+                   help="--impl flex token order: frame-major (no copies) or grouped (each group contiguous)")
+    p.add_argument("--flex-block", type=int, default=128,
+                   help="--impl flex tile side of the block mask (default 128; e.g. 16 for temporal over 16 frames)")
+    p.add_argument("--flex-eager", action="store_true",
+                   help="--impl flex without torch.compile (flex's unfused reference; for checking, not timing)")
+    p.add_argument("--matmul-max-n", type=int, default=None,
+                   help="largest matmul of the roof probe (default 2048 on CPU, 16384 on CUDA)")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (cuda when available)")
     p.add_argument("--scope", choices=["core", "module"], default="core",
                    help="what --measure times: the attention core on projected qkv, or the whole module")
@@ -104,6 +116,8 @@ def register(sub) -> None:
     m.add_argument("--models", default=None, help="comma-separated model names (default: all)")
     m.add_argument("--file", default=None, help="a model table JSON (default: the one shipped with vbench-lite)")
     m.add_argument("--details", action="store_true", help="also print each model's sources and assumptions")
+    m.add_argument("--published", action="store_true",
+                   help="also print each published figure (paper, table, page) beside ours and the difference")
     m.set_defaults(func=run_models_command)
 
 
@@ -134,6 +148,9 @@ def run_sweep_command(args) -> int:
             **({"strategies": tuple(strategies)} if strategies else {}), frames=args.frames, grids=args.grid,
             dim=args.dim, heads=args.heads, batch=args.batch, window=args.window or DEFAULT_WINDOW, impl=args.impl,
             dtype=args.dtype, device=_device(args.device), scope=args.scope, measure=args.measure,
+            sdpa_backend=args.sdpa_backend, flex_layout=args.flex_layout, flex_compile=not args.flex_eager,
+            flex_block_size=args.flex_block,
+            matmul_max_n=args.matmul_max_n,
             breakdown=args.breakdown, threads=args.threads,
             memory_cap_bytes=None if args.memory_cap is None else int(args.memory_cap * 2**30),
             min_run_time=args.min_run_time, max_run_time=args.max_run_time)
@@ -176,8 +193,11 @@ def _print_rows(rows, fmt: str) -> None:
 
 def _print_summary(meta) -> None:
     for dtype, peak in (meta.get("matmul_peak") or {}).items():
-        print(f"measured dense matmul peak ({dtype}, {peak['n']}x{peak['n']}): {peak['flops_per_s'] / 1e9:.1f} GFLOP/s"
-              f" on {meta['environment']['threads']} threads")
+        print(f"measured dense matmul peak ({dtype}, {peak['n']}x{peak['n']}, the size where throughput stopped "
+              f"rising): {peak['flops_per_s'] / 1e9:.1f} GFLOP/s on {meta['environment']['threads']} threads")
+    bw = meta.get("copy_bandwidth")
+    if bw:
+        print(f"measured memory bandwidth (device copy, read + write): {bw['bytes_per_s'] / 1e9:.1f} GB/s")
     fits = [f for f in meta.get("fits", []) if f["analytic_exponent"] is not None]
     if fits:
         print("scaling exponent vs tokens (analytic FLOPs / measured latency); fixed cost per (sequence, head) "
@@ -273,11 +293,14 @@ def run_models_command(args) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     header = ["model", "token grid", "tokens", "layers", "attn core GFLOP", "proj+MLP+other GFLOP", "GFLOPs",
-              "GMACs", "core share"]
-    cells = [[r["model"], r["token_grid"], f"{r['tokens']:,}", str(r["layers"]), _giga(r["attention_core_flops"]),
-              _giga(r["total_flops"] - r["attention_core_flops"]), _giga(r["total_flops"]), _giga(r["total_macs"]),
-              f"{100 * r['attention_core_share']:.1f}%"] for r in rows]
+              "GMACs", "attn share", "attn time"]
+    cells = [[r["model"], r["token_grid"], f"{r['tokens']:,}" + (f"+{r['joint_tokens']}" if r["joint_tokens"] else ""),
+              str(r["layers"]), _giga(r["attention_core_flops"]), _giga(r["total_flops"] - r["attention_core_flops"]),
+              _giga(r["total_flops"]), _giga(r["total_macs"]), f"{100 * r['attention_core_share']:.1f}%",
+              _seconds(r["attention_seconds"])] for r in rows]
     print(text_table(header, cells))
+    print(f"attn time: attention cores (self + cross) at the roofline of {rows[0]['attention_device']} "
+          "(783 TFLOP/s, 4.21 TB/s): a lower bound per forward pass; tokens +N: text tokens joined to the sequence")
     print("one forward pass, batch 1 (one view / one denoising step); FLOPs = 2 x MACs, matmuls only; "
           "see --details for sources and assumptions")
     if args.details:
@@ -289,4 +312,18 @@ def run_models_command(args) -> int:
                 print(f"  source: {s}")
             for a in c.assumptions:
                 print(f"  assumes: {a}")
+    if args.published:
+        from vbench_lite.lab.model_costs import published_checks
+
+        print("\npublished figures (ours x views against the paper):")
+        for check in published_checks(names, args.file):
+            print(f"  {check['model']:<34} {check['quantity']:<6} published {check['published']:.4g}  ours "
+                  f"{check['ours']:.4g}  ({100 * check['relative_difference']:+.2f}%)  {check['source']}")
     return 0
+
+
+def _seconds(s: float) -> str:
+    """Milliseconds below a minute, else minutes or hours."""
+    if s < 60:
+        return f"{s * 1e3:,.3g} ms" if s < 1 else f"{s * 1e3:,.0f} ms"
+    return f"{s / 60:.1f} min" if s < 3600 else f"{s / 3600:.1f} h"

@@ -17,112 +17,40 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from metrics.attention_cost import attention_plan, dtype_bytes, token_count
-from reference_models.attention import ATTENTION_STRATEGIES, DEFAULT_WINDOW, build_attention, resolve_strategy
+from metrics.attention_cost import attention_plan, dtype_bytes, packed_plan, padded_plan, token_count
+from reference_models.attention import ATTENTION_STRATEGIES, DEFAULT_WINDOW, IMPLS, build_attention, resolve_strategy
+from reference_models.attention_flex import LAYOUTS, computed_pairs, flex_options
+from reference_models.packing import navit_clip_mix, packed_attention, padded_attention
 from reports.attention_report import sweep_markdown, sweep_plots
+from vbench_lite.lab.attention_fits import (  # noqa: F401  (re-exported: the sweep's public names)
+    OverheadFit,
+    ScalingFit,
+    add_overhead_shares,
+    fit_overhead,
+    fit_scaling_exponent,
+    scaling_fits,
+)
 from vbench_lite.lab.attention_measure import (
     TORCH_DTYPES,
     cpu_peak_memory_supported,
     format_breakdown,
-    measure_matmul_peak,
     measure_peak_memory,
     op_breakdown,
     time_callable,
 )
+from vbench_lite.lab.attention_roofline import add_roofline, measure_copy_bandwidth, measure_matmul_roof
 
 DEFAULT_STRATEGIES = tuple(ATTENTION_STRATEGIES)
+#: NaViT packing as sweep strategies: the clip mix of reference_models.packing.navit_clip_mix in one sequence with
+#: a block-diagonal mask ("packed"), or padded to the longest clip and batched ("padded").
+PACKING_STRATEGIES = ("packed", "padded")
+SDPA_BACKENDS = ("auto", "flash", "efficient", "cudnn", "math")
+FLEX_TILE_COUNT_MAX_TOKENS = 65536  # building a block mask evaluates the mask on every (q, k) pair
 DEFAULT_FRAMES = (4, 8, 16)
 DEFAULT_GRIDS = ((16, 16),)
 GIB = 2**30
-
-
-# -- fits -------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ScalingFit:
-    exponent: float
-    prefactor: float
-    r2: float
-    points: int
-
-
-def fit_scaling_exponent(tokens: Sequence[float], values: Sequence[float]) -> ScalingFit | None:
-    """Least squares ``log value = exponent * log tokens + log prefactor``; None with fewer than 2 token counts."""
-    x = np.log(np.asarray(tokens, dtype=float))
-    y = np.log(np.asarray(values, dtype=float))
-    if len(x) < 2 or np.ptp(x) == 0:
-        return None
-    slope, intercept = np.polyfit(x, y, 1)
-    residual = y - (slope * x + intercept)
-    total = float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - float((residual**2).sum()) / total if total > 0 else 1.0
-    return ScalingFit(float(slope), float(math.exp(intercept)), r2, len(x))
-
-
-@dataclass(frozen=True)
-class OverheadFit:
-    """``latency = fixed_s * problems + flops / flop_rate``: a fixed cost per (sequence, head) problem plus FLOPs."""
-
-    fixed_s_per_problem: float
-    flop_rate: float  # FLOP/s of the part that scales with FLOPs (inf when the fit finds none)
-    r2: float
-
-
-def fit_overhead(problems: Sequence[float], flops: Sequence[float], seconds: Sequence[float]) -> OverheadFit | None:
-    """Non-negative least squares of latency on (problems, FLOPs); None when the two do not vary independently
-    (e.g. spatial attention over a frames sweep, where both grow with T)."""
-    from scipy.optimize import nnls
-
-    design = np.column_stack([problems, flops]).astype(float)
-    y = np.asarray(seconds, dtype=float)
-    if len(y) < 2 or (design <= 0).any():
-        return None
-    scale = design.max(axis=0)
-    normed = design / scale
-    if np.linalg.matrix_rank(normed, tol=1e-3) < 2 or np.linalg.cond(normed) > 20:
-        return None
-    coef, _ = nnls(normed, y)
-    fixed, per_flop = coef / scale
-    residual = y - design @ (coef / scale)
-    total = float(((y - y.mean()) ** 2).sum())
-    r2 = 1.0 - float((residual**2).sum()) / total if total > 0 else 1.0
-    return OverheadFit(float(fixed), float(1.0 / per_flop) if per_flop > 0 else math.inf, r2)
-
-
-def scaling_fits(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per strategy: measured exponent of latency vs tokens, the analytic exponent of the timed FLOPs, and (where
-    problems and FLOPs vary independently, core scope) the fixed cost per problem and the marginal FLOP rate."""
-    out = []
-    for strategy in dict.fromkeys(r["strategy"] for r in rows):
-        mine = [r for r in rows if r["strategy"] == strategy and r.get("flops") is not None]
-        analytic = fit_scaling_exponent([r["tokens"] for r in mine], [max(r["flops"], 1) for r in mine])
-        timed = [r for r in mine if r.get("latency_median_s")]
-        measured = fit_scaling_exponent([r["tokens"] for r in timed], [r["latency_median_s"] for r in timed])
-        overhead = None
-        if timed and all(r.get("scope", "core") == "core" and r.get("attention_problems") for r in timed):
-            overhead = fit_overhead([r["attention_problems"] for r in timed], [r["flops"] for r in timed],
-                                    [r["latency_median_s"] for r in timed])
-        out.append({"strategy": strategy,
-                    "analytic_exponent": None if analytic is None else round(analytic.exponent, 3),
-                    "measured_exponent": None if measured is None else round(measured.exponent, 3),
-                    "measured_r2": None if measured is None else round(measured.r2, 4),
-                    "points": 0 if measured is None else measured.points,
-                    "fixed_us_per_problem": None if overhead is None else round(overhead.fixed_s_per_problem * 1e6, 3),
-                    "marginal_gflop_per_s": None if overhead is None or math.isinf(overhead.flop_rate)
-                    else round(overhead.flop_rate / 1e9, 2),
-                    "overhead_fit_r2": None if overhead is None else round(overhead.r2, 4)})
-    return out
-
-
-def add_overhead_shares(rows: list[dict[str, Any]], fits: Sequence[dict[str, Any]]) -> None:
-    """``overhead_share``: the fitted fixed per-problem cost as a fraction of each measured latency."""
-    fixed = {f["strategy"]: f["fixed_us_per_problem"] for f in fits if f.get("fixed_us_per_problem") is not None}
-    for row in rows:
-        if row.get("latency_median_s") and row["strategy"] in fixed:
-            share = fixed[row["strategy"]] * 1e-6 * row["attention_problems"] / row["latency_median_s"]
-            row["overhead_share"] = round(min(share, 1.0), 4)
 
 
 # -- sweeps -----------------------------------------------------------------------------------------------------
@@ -146,13 +74,26 @@ class SweepSettings:
     memory_cap_bytes: int | None = None  # None: default_memory_cap(device)
     min_run_time: float = 0.05
     max_run_time: float = 1.0
-    matmul_sizes: tuple[int, ...] = (1024, 2048)
+    matmul_sizes: tuple[int, ...] = ()  # empty: grow the matmul until its throughput is flat (the roof)
+    matmul_max_n: int | None = None  # largest probe (default 2048 on CPU, 16384 on CUDA)
+    copy_bytes: int | None = None  # bandwidth probe size (default 256 MiB on CPU, 2 GiB on CUDA)
+    sdpa_backend: str = "auto"  # auto, flash, efficient, cudnn, math (torch.nn.attention.sdpa_kernel)
+    flex_compile: bool = True  # impl flex: torch.compile'd fused kernel (False: flex's eager reference)
+    flex_layout: str = "frame"  # impl flex: frame-major tokens, or grouped (each group contiguous)
+    flex_block_size: int = 128  # impl flex: tile side of the block mask (temporal groups of T tokens fill T/128)
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.strategies = tuple(resolve_strategy(s) for s in self.strategies)
-        if self.impl not in ("sdpa", "plain"):
-            raise ValueError(f"impl must be sdpa or plain, got {self.impl!r}")
+        try:
+            self.strategies = tuple(s if s in PACKING_STRATEGIES else resolve_strategy(s) for s in self.strategies)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; sweep-only: {', '.join(PACKING_STRATEGIES)}") from None
+        if self.impl not in IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(IMPLS)}, got {self.impl!r}")
+        if self.sdpa_backend not in SDPA_BACKENDS:
+            raise ValueError(f"sdpa backend must be one of {', '.join(SDPA_BACKENDS)}, got {self.sdpa_backend!r}")
+        if self.flex_layout not in LAYOUTS:
+            raise ValueError(f"flex layout must be one of {', '.join(LAYOUTS)}, got {self.flex_layout!r}")
         if self.dtype not in TORCH_DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(TORCH_DTYPES)}, got {self.dtype!r}")
         if self.scope not in ("core", "module"):
@@ -179,10 +120,20 @@ def analytic_row(settings: SweepSettings, strategy: str, frames: int, grid: tupl
     row: dict[str, Any] = {
         "strategy": strategy, "impl": settings.impl, "dtype": settings.dtype, "device": settings.device,
         "scope": settings.scope, "batch": settings.batch, "frames": frames, "height": height, "width": width,
-        "tokens": tokens, "dim": settings.dim, "heads": settings.heads}
+        "tokens": tokens, "dim": settings.dim, "heads": settings.heads, "sdpa_backend": settings.sdpa_backend}
+    if settings.impl == "flex":
+        row.update(flex_layout=settings.flex_layout, flex_block_size=settings.flex_block_size)
     try:
-        plan = attention_plan(strategy, frames, height, width, settings.dim, settings.heads, batch=settings.batch,
-                              window=settings.window)
+        if strategy in PACKING_STRATEGIES:
+            clips = navit_clip_mix(frames, grid)
+            plan = (packed_plan if strategy == "packed" else padded_plan)(clips, settings.dim, settings.heads)
+            useful = packed_plan(clips, settings.dim, settings.heads)
+            tokens = sum(t * h * w for t, h, w in clips)
+            row.update(tokens=tokens, clips=" + ".join(f"{t}x{h}x{w}" for t, h, w in clips),
+                       useful_core_flops=useful.core_flops)
+        else:
+            plan = attention_plan(strategy, frames, height, width, settings.dim, settings.heads,
+                                  batch=settings.batch, window=settings.window)
     except ValueError as exc:  # e.g. a window that does not tile this grid: the rest of the sweep still runs
         return {**row, "status": f"invalid: {exc}"}
     activations = 4 * settings.batch * tokens * settings.dim * dtype_bytes(settings.dtype)  # q, k, v, output
@@ -193,9 +144,17 @@ def analytic_row(settings: SweepSettings, strategy: str, frames: int, grid: tupl
         "softmax_flops_est": plan.softmax_flops, "score_matrix_bytes": plan.score_matrix_bytes(settings.dtype),
         "plain_attention_bytes": plan.plain_attention_bytes(), "flash_state_bytes": plan.flash_state_bytes(),
         "attention_bytes": plan.attention_bytes(settings.impl),
+        "bytes_moved": plan.bytes_moved(settings.dtype),
+        "arithmetic_intensity": plan.arithmetic_intensity(settings.dtype) if settings.scope == "core" else None,
         "estimated_peak_bytes": plan.attention_bytes(settings.impl) + activations,
         "status": "analytic",
     })
+    if settings.impl == "flex" and strategy not in PACKING_STRATEGIES and tokens <= FLEX_TILE_COUNT_MAX_TOKENS:
+        with contextlib.suppress(ValueError):  # factorised_encoder has no single-sequence flex form
+            computed = computed_pairs(strategy, frames, grid, heads=settings.heads, window=settings.window,
+                                      layout=settings.flex_layout, block_size=settings.flex_block_size) * settings.batch
+            row["flex_computed_core_flops"] = 4 * settings.dim * computed
+            row["flex_tile_fill"] = plan.core_flops / row["flex_computed_core_flops"]
     return row
 
 
@@ -211,6 +170,17 @@ def _build_call(settings: SweepSettings, strategy: str, frames: int, grid: tuple
     """The callable a configuration times, with its inputs allocated."""
     device, dtype = torch.device(settings.device), TORCH_DTYPES[settings.dtype]
     gen = torch.Generator().manual_seed(settings.seed)
+    if strategy in PACKING_STRATEGIES:
+        head_dim = settings.dim // settings.heads
+        clips = [torch.randn(t * h * w, 3, settings.heads, head_dim, generator=gen).to(device=device, dtype=dtype)
+                 for t, h, w in navit_clip_mix(frames, grid)]
+        run = packed_attention if strategy == "packed" else padded_attention
+        impl = "sdpa" if strategy == "padded" and settings.impl == "flex" else settings.impl
+
+        def call() -> Any:
+            with torch.inference_mode():
+                return run(clips, impl)
+        return _with_kernel_choice(settings, call)
     kwargs: dict[str, Any] = {"impl": settings.impl}
     if strategy == "window":
         kwargs["window"] = settings.window
@@ -229,7 +199,25 @@ def _build_call(settings: SweepSettings, strategy: str, frames: int, grid: tuple
         def call() -> torch.Tensor:
             with torch.inference_mode():
                 return module(x, grid)
-    return call
+    return _with_kernel_choice(settings, call)
+
+
+def _with_kernel_choice(settings: SweepSettings, call: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``call`` under the chosen SDPA backend and flex options (an unavailable backend fails the row)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backends = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+                "cudnn": SDPBackend.CUDNN_ATTENTION, "math": SDPBackend.MATH}
+
+    def chosen() -> Any:
+        with contextlib.ExitStack() as stack:
+            if settings.sdpa_backend != "auto":
+                stack.enter_context(sdpa_kernel(backends[settings.sdpa_backend]))
+            if settings.impl == "flex":
+                stack.enter_context(flex_options(compile=settings.flex_compile, layout=settings.flex_layout,
+                                                 block_size=settings.flex_block_size))
+            return call()
+    return chosen
 
 
 def measure_row(settings: SweepSettings, row: dict[str, Any], memory_cap: int,
@@ -312,27 +300,34 @@ def run_sweep(settings: SweepSettings, progress: Callable[[dict[str, Any]], None
         dtypes = list(dict.fromkeys([settings.dtype, "float32"]))
 
         def probe(sizes: Sequence[int], budget: float) -> dict[str, dict[str, Any]]:
-            return {d: measure_matmul_peak(settings.device, d, sizes, max_run_time=budget) for d in dtypes}
+            return {d: measure_matmul_roof(settings.device, d, sizes=sizes or None, max_n=settings.matmul_max_n,
+                                           max_run_time=budget) for d in dtypes}
 
-        # A shared machine's throughput drifts: probe the peak before, between strategies and after the sweep,
-        # and keep the best probe, so that the fraction of peak is not flattered by one slow probe.
+        # A shared machine's throughput drifts: probe the roof before (growing the matmul until it is flat),
+        # between strategies and after the sweep at the size found, and keep the best probe, so that the
+        # fraction of peak is not flattered by one slow probe.
         probes = [probe(settings.matmul_sizes, 0.5)]
+        roof_n = {d: probes[0][d]["n"] for d in dtypes}
+        bandwidth = measure_copy_bandwidth(settings.device, copy_bytes=settings.copy_bytes)
         measured = []
         for i, row in enumerate(rows):
             measured.append(measure_row(settings, row, cap, None))
             if progress:
                 progress(measured[-1])
             if i + 1 < len(rows) and rows[i + 1]["strategy"] != row["strategy"]:
-                probes.append(probe(settings.matmul_sizes[:1], 0.1))
-        probes.append(probe(settings.matmul_sizes, 0.5))
+                probes.append({d: measure_matmul_roof(settings.device, d, sizes=[roof_n[d]], max_run_time=0.1)
+                               for d in dtypes})
+        probes.append({d: measure_matmul_roof(settings.device, d, sizes=[roof_n[d]], max_run_time=0.5)
+                       for d in dtypes})
         peaks = {d: max((p[d] for p in probes), key=lambda p: p["flops_per_s"]) for d in dtypes}
         peak = peaks[settings.dtype]["flops_per_s"]
         for row in measured:
             if row.get("achieved_flops_per_s"):
                 row["fraction_of_peak"] = row["achieved_flops_per_s"] / peak
                 row["fraction_of_peak_best"] = row["flops"] / row["latency_min_s"] / peak
+        add_roofline(measured, peak, bandwidth["bytes_per_s"])
         rows = measured
-        meta.update({"memory_cap_bytes": cap, "matmul_peak": peaks,
+        meta.update({"memory_cap_bytes": cap, "matmul_peak": peaks, "copy_bandwidth": bandwidth,
                      "matmul_peak_probes": {d: [round(p[d]["flops_per_s"] / 1e9, 2) for p in probes] for d in dtypes},
                      "peak_memory_method": "cuda max_memory_allocated" if settings.device.startswith("cuda")
                      else ("VmHWM after clear_refs" if cpu_peak_memory_supported() else "unavailable")})

@@ -25,7 +25,14 @@ MODELS_SCHEMA = "vbench-lite/attention-models@1"
 
 
 _MODEL_KEYS = {"extends", "title", "family", "sources", "assumptions", "input", "latent", "patch", "token_grid",
-               "dim", "heads", "mlp_ratio", "context_tokens", "window", "stages", "extra_linears"}
+               "dim", "heads", "mlp_ratio", "mlp_hidden", "context_tokens", "joint_tokens", "window", "stages",
+               "extra_linears", "published"}
+_PUBLISHED_QUANTITIES = {"macs", "flops", "tokens"}
+
+#: The device of the "attention time" column: the issue-20 probe on an NVIDIA H200 (torch 2.11, bf16): dense
+#: matmul 783 TFLOP/s, device-to-device copy 4.21 TB/s. Times are roofline lower bounds (kernels at the roof).
+DEFAULT_DEVICE = {"name": "H200 (issue 20 probe, bf16)", "peak_flops_per_s": 783e12, "bandwidth_bytes_per_s": 4.21e12,
+                  "dtype": "bfloat16"}
 _STAGE_KEYS = {"layers", "tokens", "block", "modulation"}
 
 
@@ -56,6 +63,9 @@ class ModelConfig:
     extra_linears: tuple[dict[str, Any], ...] = ()
     context_tokens: int = 0
     window: tuple[int, int, int] = DEFAULT_WINDOW
+    mlp_hidden: int | None = None  # exact MLP width where dim * mlp_ratio is not an integer (Wan 2.1)
+    joint_tokens: int = 0  # text tokens joined to the sequence of every full attention and MLP (MM-DiT)
+    published: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -65,6 +75,25 @@ class ModelCost:
     config: ModelConfig
     parts: dict[str, int] = field(default_factory=dict)
     pairs_per_head: int = 0  # summed over all attention layers
+    attention_calls: list[tuple[int, int]] = field(default_factory=list)  # (core FLOPs, bf16 bytes) per layer
+
+    def attention_seconds(self, device: dict[str, Any] | None = None) -> float:
+        """Roofline lower bound of the attention cores on ``device``: each layer's attention takes
+        ``max(FLOPs / peak, compulsory bytes / bandwidth)``."""
+        dev = device or DEFAULT_DEVICE
+        return sum(max(f / dev["peak_flops_per_s"], b / dev["bandwidth_bytes_per_s"]) for f, b in
+                   self.attention_calls)
+
+    def published_checks(self) -> list[dict[str, Any]]:
+        """Each published figure beside ours (per view times ``views``) and the relative difference."""
+        out = []
+        for pub in self.config.published:
+            ours = {"macs": self.macs, "flops": self.total_flops, "tokens": self.tokens}[pub["quantity"]]
+            ours *= pub.get("views", 1)
+            value = float(pub["value"]) * float(pub.get("scale", 1))
+            out.append({"model": self.config.name, "quantity": pub["quantity"], "published": value, "ours": ours,
+                        "relative_difference": ours / value - 1, "source": pub["source"]})
+        return out
 
     @property
     def total_flops(self) -> int:
@@ -87,6 +116,8 @@ class ModelCost:
     def row(self) -> dict[str, Any]:
         grid = "x".join(str(n) for n in self.config.token_grid)
         return {"model": self.config.name, "title": self.config.title, "token_grid": grid, "tokens": self.tokens,
+                "joint_tokens": self.config.joint_tokens,
+                "attention_seconds": self.attention_seconds(), "attention_device": DEFAULT_DEVICE["name"],
                 "layers": sum(s.layers for s in self.config.stages), "dim": self.config.dim,
                 "heads": self.config.heads, **{f"{k}_flops": v for k, v in self.parts.items()},
                 "total_flops": self.total_flops, "total_macs": self.macs, "gflops": self.total_flops / 1e9,
@@ -123,6 +154,7 @@ def load_model_configs(path: str | Path | None = None) -> dict[str, ModelConfig]
         if "extends" not in entry:
             return dict(entry)
         merged = resolved(entry["extends"], (*seen, name))
+        merged.pop("published", None)  # a published figure belongs to one configuration, never to its variants
         merged.update({k: v for k, v in entry.items() if k != "extends"})
         return merged
 
@@ -145,6 +177,11 @@ def _model_config(path: Path, name: str, entry: dict[str, Any]) -> ModelConfig:
         if len(stride) != 3 or len(patch) != 3:
             raise _err(path, f"model {name!r}: latent stride and patch must have 3 entries (t, h, w)")
         grid = []
+        if latent.get("causal_time"):  # causal video VAEs keep the first frame: T -> 1 + (T - 1) / stride
+            if (sizes[0] - 1) % stride[0]:
+                raise _err(path, f"model {name!r}: causal VAE needs frames - 1 divisible by {stride[0]}")
+            sizes = (1 + (sizes[0] - 1) // stride[0], *sizes[1:])
+            stride = (1, *stride[1:])
         for size, s, p in zip(sizes, stride, patch):
             if size % (s * p):
                 raise _err(path, f"model {name!r}: input size {size} is not divisible by stride {s} x patch {p}")
@@ -178,7 +215,13 @@ def _model_config(path: Path, name: str, entry: dict[str, Any]) -> ModelConfig:
             latent_stride=stride, in_channels=in_channels, patch=patch, token_grid=tuple(grid),
             dim=int(need("dim")), heads=int(need("heads")), mlp_ratio=float(entry.get("mlp_ratio", 4)),
             stages=tuple(stages), extra_linears=tuple(entry.get("extra_linears", ())),
-            context_tokens=int(entry.get("context_tokens", 0)), window=tuple(entry.get("window", DEFAULT_WINDOW)))
+            context_tokens=int(entry.get("context_tokens", 0)), window=tuple(entry.get("window", DEFAULT_WINDOW)),
+            mlp_hidden=int(entry["mlp_hidden"]) if "mlp_hidden" in entry else None,
+            joint_tokens=int(entry.get("joint_tokens", 0)), published=tuple(entry.get("published", ())))
+        for pub in config.published:
+            if pub.get("quantity") not in _PUBLISHED_QUANTITIES or "value" not in pub or not pub.get("source"):
+                known = ", ".join(sorted(_PUBLISHED_QUANTITIES))
+                raise _err(path, f"model {name!r}: a published figure needs quantity ({known}), value and source")
     except (KeyError, TypeError, ValueError) as exc:
         raise _err(path, f"model {name!r}: malformed entry ({type(exc).__name__}: {exc})") from exc
     if not config.sources or not config.assumptions:
@@ -224,22 +267,31 @@ def model_cost(config: ModelConfig) -> ModelCost:
                            "cross_attention_projections", "modulation", "other"], 0)
     parts["embed"] = LinearCost("embed", T * H * W, _features("patch", config), config.dim).flops
     pairs = 0
+    calls: list[tuple[int, int]] = []
     for stage in config.stages:
         grid = (T, 1, 1) if stage.tokens == "frames" else (T, H, W)
-        tokens = math.prod(grid)
+        joint = config.joint_tokens if stage.tokens == "video" else 0
+        tokens = math.prod(grid) + joint
         layer = dict.fromkeys(parts, 0)
         for item in stage.block:
             kind, _, strategy = item.partition(":")
             if kind == "attention":
-                plan = attention_plan(strategy, *grid, config.dim, config.heads, window=config.window)
+                if joint and resolve_strategy(strategy) != "full":
+                    raise ValueError(f"joint_tokens join full attention only, not {strategy!r}")
+                # joint text + video tokens form one sequence: full attention over T*H*W + joint tokens
+                shape = (1, 1, tokens) if joint else grid
+                plan = attention_plan(strategy, *shape, config.dim, config.heads, window=config.window)
                 layer["attention_core"] += plan.core_flops
                 layer["attention_projections"] += plan.linear_flops
                 pairs += stage.layers * plan.pairs
+                calls.extend([(plan.core_flops, plan.bytes_moved("bfloat16"))] * stage.layers)
             elif kind == "mlp":
-                layer["mlp"] += mlp_plan(tokens, config.dim, config.mlp_ratio).linear_flops
+                ratio = config.mlp_hidden / config.dim if config.mlp_hidden else config.mlp_ratio
+                layer["mlp"] += mlp_plan(tokens, config.dim, ratio, hidden=config.mlp_hidden).linear_flops
             else:
                 plan = cross_attention_plan(tokens, config.context_tokens, config.dim, config.heads)
                 layer["cross_attention_core"] += plan.core_flops
+                calls.extend([(plan.core_flops, plan.bytes_moved("bfloat16"))] * stage.layers)
                 layer["cross_attention_projections"] += plan.linear_flops
         if stage.modulation:
             rows, outputs = stage.modulation
@@ -249,7 +301,7 @@ def model_cost(config: ModelConfig) -> ModelCost:
     for extra in config.extra_linears:
         parts["other"] += LinearCost(extra.get("name", "linear"), _rows(extra["rows"], (T, H, W)),
                                      _features(extra["in"], config), _features(extra["out"], config)).flops
-    return ModelCost(config, parts, pairs)
+    return ModelCost(config, parts, pairs, calls)
 
 
 def model_table(names: Iterable[str] | None = None, path: str | Path | None = None) -> list[dict[str, Any]]:
@@ -261,3 +313,10 @@ def model_table(names: Iterable[str] | None = None, path: str | Path | None = No
         raise VbenchError(f"{path or MODELS_FILE}: unknown model(s) {', '.join(unknown)} "
                           f"(known: {', '.join(configs)})")
     return [model_cost(configs[n]).row() for n in chosen]
+
+
+def published_checks(names: Iterable[str] | None = None, path: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every published figure of the named configurations (all by default) beside ours."""
+    configs = load_model_configs(path)
+    return [check for name in (list(names) if names else list(configs)) if name in configs
+            for check in model_cost(configs[name]).published_checks()]
