@@ -107,6 +107,7 @@ for _name, _target in {
     "python": "vbench_lite.generators.python_callable:PythonGenerator",
     "synthetic": "vbench_lite.generators.synthetic:SyntheticGenerator",
     "reference": "vbench_lite.generators.reference:ReferenceGenerator",
+    "diffusers": "vbench_lite.generators.diffusers_generator:DiffusersGenerator",
 }.items():
     GENERATORS.register_lazy(_name, _target)
 
@@ -114,5 +115,13 @@ for _name, _target in {
     "clip": "metrics.clip_similarity:ClipSimilarity",
     "fvd": "metrics.fvd:FrechetVideoDistance",
     "temporal": "metrics.temporal:TemporalConsistency",
+    "cd_fvd": "metrics.cd_fvd:ContentDebiasedFvd",
+    "jedi": "metrics.jedi:Jedi",
+    "fvd_inf": "metrics.fvd_inf:FvdInfinity",
+    # VBench's quality dimensions with pretrained networks; not in the default --metrics list.
+    "subject_consistency": "metrics.subject_consistency:SubjectConsistency",
+    "background_consistency": "metrics.background_consistency:BackgroundConsistency",
+    "aesthetic_quality": "metrics.aesthetic_quality:AestheticQuality",
+    "imaging_quality": "metrics.imaging_quality:ImagingQuality",
 }.items():
     METRICS.register_lazy(_name, _target)

@@ -73,7 +73,8 @@ def test_the_brightness_fixture_is_a_plug_in_not_a_product_metric():
     assert "brightness" in METRICS and METRICS.get("brightness") is BrightnessMetric
     assert METRICS._where["brightness"].startswith("entry point 'tests.fixtures.brightness:BrightnessMetric'")
     builtins = {name for name, where in METRICS._where.items() if not where.startswith("entry point")}
-    assert builtins == {"clip", "fvd", "temporal"}
+    assert "brightness" not in builtins and {"clip", "fvd", "temporal"} <= builtins
+    assert all(METRICS._where[name].startswith("metrics.") for name in builtins)  # every product metric is ours
 
 
 def test_help_imports_no_metric():
