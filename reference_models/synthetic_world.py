@@ -8,30 +8,37 @@ Texts like "a red circle moving left on a black background" are rendered exactly
 The same (key, seed, num_frames, size) always gives the same bytes.
 
 The seed sets the start position, size and speed jitter. Defect options degrade the clip in controlled ways that
-the metric tests rely on:
+the metric tests and ``vbench-lite calibrate`` rely on: the frame defects of :mod:`reference_models.video_defects`
+(flicker, freeze, shuffle, noise, blur, drop, compress, color_shift, jitter: closed forms listed there) plus two that
+change the scene before rendering:
 
-========== ==============================================================================
-defect     what it does (default strengths keep ``noise`` the worst defect on every temporal measure)
-========== ==============================================================================
-none       the exact rendering
-flicker    every other frame is brightened (dark clips) or darkened (bright clips) by ``strength`` x 30 levels
-freeze     every frame repeats the first (no motion at all)
-shuffle    the frames are put in a random (seeded) order
-wrong_color each object is drawn in a different colour than the prompt asks for
-noise      i.i.d. Gaussian noise with sigma = ``strength`` x 60 grey levels on every pixel
-blur       a Gaussian blur with sigma = ``strength`` x 3 pixels (relative to 64 px)
-========== ==============================================================================
+============= ==========================================================================================
+defect        what it does
+============= ==========================================================================================
+none          the exact rendering
+wrong_color   each object is drawn in a different colour than the prompt asks for, at any strength: a binary
+              defect (graded versions were not: an RGB blend of the two colours scored worse on text alignment
+              than the wrong colour itself, and a mid-clip colour change is a temporal defect, worse again)
+remove_object the last object of the scene (the only one of a one-object scene) is not drawn from frame
+              ``ceil((1 - min(s, 1)) T)`` on: at strength 1 it is absent from every frame
+============= ==========================================================================================
+
+Strength 1 of flicker, freeze, shuffle, noise and blur gives the same bytes as before strengths were graded (the
+default strengths keep ``noise`` the worst defect on every temporal measure).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from reference_models.video_defects import FRAME_DEFECTS, DefectError, apply_frame_defect
 
 # -- the world's vocabulary ---------------------------------------------------------------------------------
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -60,7 +67,13 @@ MOTIONS: dict[str, tuple[float, float]] = {
     "diagonally": (0.7071, 0.7071),
     "still": (0.0, 0.0),
 }
-DEFECTS = ("none", "flicker", "freeze", "shuffle", "wrong_color", "noise", "blur")
+#: Defects that change the scene before rendering (synthetic clips only).
+SCENE_DEFECTS = ("wrong_color", "remove_object")
+#: Defects without a graded strength (the same clip at every strength).
+BINARY_DEFECTS = ("wrong_color",)
+DEFECTS = ("none", "flicker", "freeze", "shuffle", "wrong_color", "noise", "blur", "drop", "compress", "color_shift",
+           "jitter", "remove_object")
+assert set(DEFECTS) == {"none", *FRAME_DEFECTS, *SCENE_DEFECTS}
 
 _OBJECT = r"(?:an?\s+)?(?P<color{i}>{colors})\s+(?P<shape{i}>{shapes})"
 _COLORS_RE = "|".join(COLORS)
@@ -153,8 +166,12 @@ def _shape_mask(shape: str, yy: np.ndarray, xx: np.ndarray, cy: float, cx: float
 
 
 def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, int],
-                 color_override: dict[int, str] | None = None, rng_key: str = "") -> np.ndarray:
-    """Render ``(T, H, W, 3)`` uint8 frames. Objects bounce off the borders so motion never stops."""
+                 color_override: dict[int, str] | None = None, rng_key: str = "",
+                 hidden_from: dict[int, int] | None = None) -> np.ndarray:
+    """Render ``(T, H, W, 3)`` uint8 frames. Objects bounce off the borders so motion never stops.
+
+    ``hidden_from`` maps an object's index to the first frame it is no longer drawn on (``remove_object``); the
+    random draws are the same either way, so the other objects do not move."""
     h, w = size
     rng = np.random.default_rng(seed_for(rng_key, seed))
     ss = 2  # 2x2 supersampling for anti-aliased edges: smooth motion for optical flow
@@ -179,7 +196,7 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
         speed = scale * rng.uniform(0.025, 0.035)  # pixels per frame
         color_name = (color_override or {}).get(k, obj.color)
         color = np.array(COLORS[color_name], dtype=np.float32)
-        for t in range(num_frames):
+        for t in range(min(num_frames, (hidden_from or {}).get(k, num_frames))):
             cx = _bounce(cx0 + dx * speed * t, r, w - r)
             cy = _bounce(cy0 + dy * speed * t, r, h - r)
             cover = _shape_mask(obj.shape, yy, xx, cy, cx, r).astype(np.float32)
@@ -222,41 +239,30 @@ def wrong_colors(scene: Scene) -> dict[int, str]:
 
 
 def apply_defect(frames: np.ndarray, defect: str, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """Degrade rendered uint8 frames; ``wrong_color`` is applied at render time, not here."""
-    x = frames.astype(np.float32)
-    if defect in ("none", "wrong_color"):
+    """Degrade rendered uint8 frames; the scene defects (``wrong_color``, ``remove_object``) act at render time."""
+    if defect in ("none", *SCENE_DEFECTS):
         return frames
-    if defect == "flicker":
-        # Brighten dark clips and darken bright ones, so the change is never lost to clipping at 0 or 255.
-        step = 30.0 * strength * (1.0 if x.mean() < 128 else -1.0)
-        offsets = np.where(np.arange(len(x)) % 2 == 1, step, 0.0).astype(np.float32)
-        x = x + offsets[:, None, None, None]
-    elif defect == "freeze":
-        x = np.repeat(x[:1], len(x), axis=0)
-    elif defect == "shuffle":
-        order = rng.permutation(len(x))
-        if len(x) > 1:
-            while np.all(order == np.arange(len(x))):
-                order = rng.permutation(len(x))
-        x = x[order]
-    elif defect == "noise":
-        x = x + rng.normal(0.0, 60.0 * strength, size=x.shape).astype(np.float32)
-    elif defect == "blur":
-        import cv2
+    try:
+        return apply_frame_defect(frames, defect, strength, rng)
+    except DefectError as exc:
+        raise SceneError(f"{exc} (known: {', '.join(DEFECTS)})" if "unknown" in str(exc) else str(exc)) from None
 
-        sigma = 3.0 * strength * min(x.shape[1], x.shape[2]) / 64.0
-        x = np.stack([cv2.GaussianBlur(f, (0, 0), sigmaX=sigma, sigmaY=sigma) for f in x])
-    else:
-        raise SceneError(f"unknown defect {defect!r} (known: {', '.join(DEFECTS)})")
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+def removal_start(num_frames: int, strength: float) -> int:
+    """The first frame without the removed object: ``ceil((1 - min(s, 1)) T)``, 0 at strength 1."""
+    return math.ceil((1.0 - min(max(strength, 0.0), 1.0)) * num_frames)
 
 
 def render_clip(scene: Scene, *, key: str, seed: int, num_frames: int, size: tuple[int, int], defect: str = "none",
                 strength: float = 1.0) -> np.ndarray:
     """The frames of one clip, uint8 ``(T, H, W, 3)``: ``scene`` rendered with the noise of (``key``, ``seed``), then
-    degraded by ``defect`` (``wrong_color`` recolours at render time, the others degrade the rendering)."""
+    degraded by ``defect`` at ``strength`` (``wrong_color`` and ``remove_object`` act at render time, the others
+    degrade the rendering)."""
     override = wrong_colors(scene) if defect == "wrong_color" else None
-    frames = render_scene(scene, seed=seed, num_frames=num_frames, size=size, color_override=override, rng_key=key)
+    hidden = ({len(scene.objects) - 1: removal_start(num_frames, strength)}
+              if defect == "remove_object" and strength > 0 else None)
+    frames = render_scene(scene, seed=seed, num_frames=num_frames, size=size, color_override=override, rng_key=key,
+                          hidden_from=hidden)
     rng = np.random.default_rng(seed_for(key + "|defect", seed))
     return apply_defect(frames, defect, strength, rng)
 

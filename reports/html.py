@@ -195,10 +195,21 @@ def _leaderboard_context(df: pd.DataFrame) -> dict[str, Any]:
             cells.append({"value": fmt_number(value), "ci": ci[len(fmt_number(value)):].strip() if has else "",
                           "rank": fmt_rank(r.get(f"{m}_rank")), "best": has and r.get(f"{m}_rank") == 1
                           and len(df) > 1, "toy": (toy.get(m) or {}).get(r["run"], "") if has else ""})
-        rows.append({"rank": fmt_rank(r.get("rank")), "run": r["run"], "generator": r.get("generator", ""),
-                     "cells": cells, "mean_rank": fmt_rank(r.get("mean_rank"))})
+        anchor = r["run"] == df.attrs.get("anchor")
+        rows.append({"rank": "anchor" if anchor else fmt_rank(r.get("rank")), "run": r["run"],
+                     "generator": r.get("generator", ""), "cells": cells, "mean_rank": fmt_rank(r.get("mean_rank")),
+                     "score": "" if anchor else fmt_score(r.get("score"))})
     return {"metrics": [{"name": m, "arrow": arrow(directions.get(m)), "toy": bool(toy.get(m))} for m in metrics],
-            "rows": rows}
+            "rows": rows, "anchor": df.attrs.get("anchor"), "score_note": df.attrs.get("score_note")}
+
+
+def fmt_score(value: Any) -> str:
+    """The overall score with one decimal ("-" when missing)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if math.isnan(x) else f"{x:.1f}"
 
 
 def _attention_context(attention: pd.DataFrame | None, csv_path: Path | None) -> dict[str, Any] | None:
@@ -267,9 +278,10 @@ def _best_caption(df: pd.DataFrame, metric: str) -> str:
 def comparison_html(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title: str,
                     attention: pd.DataFrame | None = None, attention_csv: Path | None = None,
                     quality_cost: pd.DataFrame | None = None, notes: Sequence[str] = (), max_prompts: int = 24,
-                    strip_height: int = 96) -> str:
-    """The HTML comparison: leaderboard, per-metric and per-dimension charts, attention cost, quality vs cost,
-    per-prompt filmstrips of every run, provenance of every run."""
+                    strip_height: int = 96, calibration: dict[str, Any] | None = None) -> str:
+    """The HTML comparison: leaderboard, per-metric and per-dimension charts, calibration (a
+    ``reports.calibration.calibration_context``), attention cost, quality vs cost, per-prompt filmstrips of every run,
+    provenance of every run."""
     metrics = leaderboard_metrics(leaderboard)
     metric_charts = [(_best_caption(leaderboard, m), uri) for m in metrics
                      if (uri := plots.metric_runs_chart(leaderboard, m))]
@@ -284,6 +296,7 @@ def comparison_html(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title: st
     toc = [("leaderboard", "Leaderboard")]
     toc += [("metrics", "Metrics")] if metric_charts else []
     toc += [("dimensions", "Dimensions")] if dimension_charts else []
+    toc += [("calibration", "Calibration")] if calibration else []
     toc += [("attention", "Attention cost")] if attention_ctx else []
     toc += [("quality-cost", "Quality vs cost")] if quality_ctx else []
     toc += [("clips", "Clips")] if prompts else []
@@ -293,6 +306,7 @@ def comparison_html(runs: Sequence[Run], leaderboard: pd.DataFrame, *, title: st
                   f"{', '.join(suites)}", toc=toc, stats=stats, lb=_leaderboard_context(leaderboard),
                   metric_charts=metric_charts, dimension_charts=dimension_charts, attention=attention_ctx,
                   quality_cost=quality_ctx, prompts=prompts, clips_note=clips_note, notes=all_notes,
+                  calibration=calibration,
                   runs=[{"name": r.name, "facts": run_facts(r), "provenance": provenance_items(r)} for r in runs],
                   toy=leaderboard.attrs.get("toy_descriptions") or [])
 

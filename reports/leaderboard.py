@@ -9,10 +9,15 @@ Ranking rules:
   runs that have none.
 - Metrics come in families (``family`` in ``results.json``: text_alignment, temporal_consistency, dynamics,
   distribution...). ``family_rank[<family>]`` is the mean of a run's ranks on that family's metrics, and
-  ``mean_rank`` is the mean of the family ranks, over the metrics that at least one run has a value for. Averaging
-  within a family first keeps four correlated temporal-consistency measures (which all reward a frozen clip) from
-  outvoting text alignment, motion and FVD, the way VBench reports dimensions rather than raw measures.
-  ``rank`` ranks ``mean_rank`` (ties share the better rank). Rows are sorted by ``rank``, then name.
+  ``mean_rank`` is the mean of the family ranks, over the metrics that at least one run has a value for: shown so
+  that per-metric ranks stay visible.
+- The overall ``score`` (0-100, higher is better; :mod:`reports.overall_score`) measures how far a run falls short of
+  an anchor run (``anchor=``: the reference videos scored like the runs) on each metric, in normalised gaps averaged
+  within families then across them; consistency and dynamics count departures from the anchor on both sides, so a
+  frozen clip is no longer rewarded. ``family_gap[<family>]`` holds each family's mean gap. ``rank`` ranks ``score``
+  (ties share the better rank); the anchor's row takes no rank. Rows are sorted by ``rank``, then name. This rule
+  passes ``vbench-lite calibrate``: on the synthetic suite the exact renderer is first, every defect at strength 1
+  below it, and each defect's runs ordered by strength (``tests/reports/test_leaderboard.py``).
 
 Runs are only ranked together when they are comparable: same prompt suite (name and sha256), same FVD protocol
 (``provenance.protocols``), same weights (``provenance.weights``, compared on the keys both runs have: a run that
@@ -35,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from reports.overall_score import NO_ANCHOR_NOTE, TWO_SIDED_FAMILIES, overall_score
 from reports.tables import Run, metric_directions, metric_names
 from vbench_lite.results import one_line
 from vbench_lite.types import VbenchError
@@ -48,7 +54,7 @@ KNOWN_FAMILIES = {
 }
 
 #: Leaderboard columns before the per-metric ones.
-INFO_COLUMNS = ["run", "rank", "mean_rank", "generator", "suite", "suite_sha256", "videos", "failed_videos"]
+INFO_COLUMNS = ["run", "rank", "score", "mean_rank", "generator", "suite", "suite_sha256", "videos", "failed_videos"]
 #: Per-metric column suffixes: ``<metric>`` is the value, then ``<metric>_ci95_low`` and so on.
 METRIC_SUFFIXES = ("", "_ci95_low", "_ci95_high", "_n", "_rank")
 
@@ -156,15 +162,17 @@ def rank_values(values: pd.Series, higher_is_better: bool) -> pd.Series:
 
 
 def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
-                      metrics: Sequence[str] | None = None) -> pd.DataFrame:
+                      metrics: Sequence[str] | None = None, anchor: str | None = None) -> pd.DataFrame:
     """One row per run (see the module docstring for ranking and comparability rules).
 
     Columns: ``run, rank, mean_rank, generator, suite, suite_sha256, videos, failed_videos``; then for each metric
     ``<m>, <m>_ci95_low, <m>_ci95_high, <m>_n, <m>_rank``; then ``<m>[<dimension>]`` for each dimension of
-    ``by_dimension``. ``df.attrs`` holds ``metrics`` (in order), ``higher_is_better`` and ``notes``.
+    ``by_dimension``. ``df.attrs`` holds ``metrics`` (in order), ``higher_is_better``, ``notes`` and ``anchor``.
+    ``anchor`` names the run (its name or folder) whose values the overall score measures the others against.
     """
     if not runs:
         raise VbenchError("leaderboard: no runs given")
+    anchor = anchor_name(runs, anchor)
     notes = check_comparable(runs, allow_mixed)
     names = list(metrics) if metrics else metric_names(runs)
     unknown = [m for m in names if not any(m in r.metrics for r in runs)]
@@ -194,9 +202,11 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
                 row[dimension_column(m, dim)] = _float((sub or {}).get("value"))
         rows.append(row)
     df = pd.DataFrame(rows)
+    in_ranking = df["run"] != anchor  # the anchor is shown, never ranked
     ranked = []
     for m in names:
-        df[f"{m}_rank"] = rank_values(df[m], directions.get(m, True))
+        df[f"{m}_rank"] = math.nan
+        df.loc[in_ranking, f"{m}_rank"] = rank_values(df.loc[in_ranking, m], directions.get(m, True))
         if df[m].notna().any():
             ranked.append(f"{m}_rank")
     families = metric_families(runs, names)
@@ -207,8 +217,15 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
         family_cols.append(col)
     if family_cols:
         df["mean_rank"] = df[family_cols].mean(axis=1)
-        df["rank"] = rank_values(df["mean_rank"], higher_is_better=False)
-    columns = list(INFO_COLUMNS) + family_cols
+    score, family_gap = overall_score(df, [c[: -len("_rank")] for c in ranked], directions, families, anchor)
+    df["score"] = score
+    gap_cols = []
+    for family, gaps in family_gap.items():
+        df[gap_column(family)] = gaps.where(in_ranking)
+        gap_cols.append(gap_column(family))
+    if df["score"].notna().any():
+        df.loc[in_ranking, "rank"] = rank_values(df.loc[in_ranking, "score"], higher_is_better=True)
+    columns = list(INFO_COLUMNS) + family_cols + gap_cols
     toy = {m: {r["run"]: r[toy_column(m)] for r in rows if r[toy_column(m)]} for m in names}
     for m in names:
         columns += [f"{m}{s}" for s in METRIC_SUFFIXES]
@@ -217,6 +234,7 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
         columns += [dimension_column(m, d) for d in sorted(dims_by_metric[m])]
     df = df.reindex(columns=columns)
     df = df.sort_values(["rank", "run"], kind="stable", na_position="last").reset_index(drop=True)
+    two_sided = any(families[m] in TWO_SIDED_FAMILIES for m in names)
     rank_cols = ["rank"] + [f"{m}_rank" for m in names]
     for col in rank_cols:
         if df[col].notna().all():
@@ -224,8 +242,24 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
     df.attrs = {"metrics": names, "higher_is_better": {m: directions.get(m, True) for m in names},
                 "dimensions": {m: sorted(dims_by_metric[m]) for m in names}, "notes": notes,
                 "families": families, "toy": {m: runs_ for m, runs_ in toy.items() if runs_},
-                "toy_descriptions": list(dict.fromkeys(t for run in runs for t in run.toy_descriptions))}
+                "toy_descriptions": list(dict.fromkeys(t for run in runs for t in run.toy_descriptions)),
+                "anchor": anchor, "score_note": NO_ANCHOR_NOTE if anchor is None and two_sided else None}
     return df
+
+
+def anchor_name(runs: Sequence[Run], anchor: str | None) -> str | None:
+    """The name of the anchor run, given by name or folder, or one line naming the runs there are."""
+    if anchor is None:
+        return None
+    for run in runs:
+        if anchor in (run.name, str(run.results_path), str(run.results_path.parent)):
+            return run.name
+    raise VbenchError(f"--anchor {anchor}: not one of the runs ({', '.join(r.name for r in runs)}); give it as a RUN "
+                      "too")
+
+
+def gap_column(family: str) -> str:
+    return f"family_gap[{family}]"
 
 
 def toy_column(metric: str) -> str:
@@ -257,11 +291,13 @@ __all__ = [
     "INFO_COLUMNS",
     "KNOWN_FAMILIES",
     "METRIC_SUFFIXES",
+    "anchor_name",
     "build_leaderboard",
     "check_comparable",
     "comparability_issues",
     "dimension_column",
     "family_column",
+    "gap_column",
     "leaderboard_metrics",
     "metric_families",
     "prompt_overlap_note",

@@ -49,13 +49,13 @@ def load_attention(attention: Any) -> tuple[pd.DataFrame | None, Path | None]:
 
 
 def comparison_outputs(run_dirs: Sequence[str | os.PathLike | Run], *, leaderboard_df: pd.DataFrame | None = None,
-                       allow_mixed: bool = False, metrics: Sequence[str] | None = None
+                       allow_mixed: bool = False, metrics: Sequence[str] | None = None, anchor: str | None = None
                        ) -> tuple[list[Run], pd.DataFrame]:
     runs = [r for r in run_dirs if isinstance(r, Run)]
     if len(runs) != len(run_dirs):
         runs = load_runs([r.path if isinstance(r, Run) else r for r in run_dirs])
     if leaderboard_df is None:
-        leaderboard_df = build_leaderboard(runs, allow_mixed=allow_mixed, metrics=metrics)
+        leaderboard_df = build_leaderboard(runs, allow_mixed=allow_mixed, metrics=metrics, anchor=anchor)
     return runs, leaderboard_df
 
 
@@ -63,7 +63,8 @@ def write_comparison_report(run_dirs: Sequence[str | os.PathLike], out_dir: str 
                             leaderboard_df: pd.DataFrame | None = None, attention_csv: Any = None,
                             quality_cost_df: pd.DataFrame | None = None, title: str = "vbench-lite comparison",
                             notes: Sequence[str] = (), allow_mixed: bool = False,
-                            metrics: Sequence[str] | None = None, max_prompts: int = 24) -> dict[str, Path]:
+                            metrics: Sequence[str] | None = None, max_prompts: int = 24,
+                            calibration: dict[str, Any] | None = None) -> dict[str, Path]:
     """``leaderboard.csv``, ``report.md`` and ``report.html`` comparing ``run_dirs`` in ``out_dir``.
 
     ``attention_csv``: an attention sweep (CSV path, DataFrame or rows) whose plots and table become a section; by
@@ -86,7 +87,7 @@ def write_comparison_report(run_dirs: Sequence[str | os.PathLike], out_dir: str 
     atomic_write_text(paths["report.html"], comparison_html(runs, board, title=title, attention=attention,
                                                             attention_csv=attention_path,
                                                             quality_cost=quality_cost_df, notes=notes,
-                                                            max_prompts=max_prompts))
+                                                            max_prompts=max_prompts, calibration=calibration))
     return paths
 
 

@@ -3,6 +3,7 @@ per-dimension columns, comparability refusals, and the `leaderboard` command on 
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -75,8 +76,12 @@ def test_leaderboard_ranks_intervals_and_mean_rank(tmp_path):
     assert by_run.loc["alpha", "clip[motion]"] == 0.25
     assert math.isnan(by_run.loc["beta", "clip[color]"])
     assert board.attrs["higher_is_better"] == {"clip": True, "fvd": False}
-    assert list(board.columns[:8]) == ["run", "rank", "mean_rank", "generator", "suite", "suite_sha256", "videos",
-                                       "failed_videos"]
+    assert list(board.columns[:9]) == ["run", "rank", "score", "mean_rank", "generator", "suite", "suite_sha256",
+                                       "videos", "failed_videos"]
+    # score, no anchor (the best run stands in): clip differences are inside the intervals (g = 0); fvd has no
+    # interval: s = 1% of the range 40 = 0.4, alpha d = 40 / 0.4 = 100, g = 100/101; gamma has no fvd: g = 1
+    assert by_run["score"].to_dict() == pytest.approx({"beta": 100.0, "alpha": 100 * (1 - 100 / 101 / 2),
+                                                       "gamma": 50.0})
 
 
 def test_leaderboard_metrics_subset_and_unknown(tmp_path):
@@ -260,3 +265,52 @@ def test_same_prompts_or_unknown_prompts_add_no_note(tmp_path):
     b = _scored(tmp_path / "b", 0.6, ["p1", "p2"], recorded_in="per_video")
     c = _scored(tmp_path / "c", 0.7, [], recorded_in="nowhere")  # hand-written results: which prompts is unknown
     assert build_leaderboard(load_runs([a, b, c])).attrs["notes"] == []
+
+
+def _entry(value, half, n=4, higher=True, family=None):
+    out = metric_entry(value, [value - half, value + half] if half is not None else None, n=n, higher=higher)
+    if family:
+        out["family"] = family
+    return out
+
+
+def test_overall_score_against_an_anchor_by_hand(tmp_path):
+    """One two-sided metric (temporal_consistency) and one one-sided (text_alignment), computed by hand."""
+    def run(name, flicker, clip):
+        return write_results(tmp_path / name, results_dict({
+            "temporal_flicker": _entry(flicker, 0.01, family="temporal_consistency"),
+            "clip_similarity": _entry(clip, 0.02, family="text_alignment")}))
+
+    folders = [run("ref", 0.95, 0.30), run("still", 1.00, 0.30), run("shaky", 0.80, 0.30), run("off", 0.95, 0.10)]
+    board = build_leaderboard(load_runs(folders), anchor="ref").set_index("run")
+    # h = sqrt(0.01^2 + 0.01^2), s = 0.01 * sqrt(4) / 1.96 (the anchor's per-clip sd from its interval)
+    h, s = math.sqrt(2) * 0.01, 0.02 / 1.96
+    d_still, d_shaky = (0.05 - h) / s, (0.15 - h) / s  # still is penalised too: two-sided
+    hc, sc = math.sqrt(2) * 0.02, 0.04 / 1.96
+    d_off = (0.20 - hc) / sc
+
+    def g(d):
+        return d / (1 + d)
+
+    assert board.loc["still", "score"] == pytest.approx(100 * (1 - g(d_still) / 2), rel=1e-12)
+    assert board.loc["shaky", "score"] == pytest.approx(100 * (1 - g(d_shaky) / 2), rel=1e-12)
+    assert board.loc["off", "score"] == pytest.approx(100 * (1 - g(d_off) / 2), rel=1e-12)
+    assert board["rank"].drop("ref").to_dict() == {"still": 1, "off": 2, "shaky": 3}  # d: 3.6, 8.4, 13.3
+    assert math.isnan(board.loc["ref", "rank"]) and math.isnan(board.loc["ref", "temporal_flicker_rank"])
+    assert board.attrs["anchor"] == "ref" and board.attrs["score_note"] is None
+    assert board.index[-1] == "ref"  # shown last, unranked
+    # without the anchor, stillness wins the two-sided family again, and the board says so
+    free = build_leaderboard(load_runs(folders))
+    assert free.attrs["score_note"] and free.iloc[0]["run"] in ("still", "ref")
+    with pytest.raises(VbenchError, match="--anchor nope: not one of the runs"):
+        build_leaderboard(load_runs(folders), anchor="nope")
+
+
+def test_score_is_strictly_decreasing_in_the_gap(tmp_path):
+    """A stronger defect always scores lower: g = d / (1 + d) never saturates to a tie."""
+    folders = [write_results(tmp_path / f"r{i}", results_dict({"fvd": _entry(v, 1.0, higher=False)}))
+               for i, v in enumerate([10.0, 20.0, 400.0, 800.0, 1600.0])]
+    board = build_leaderboard(load_runs(folders), anchor="r0")
+    assert board["run"].tolist() == ["r1", "r2", "r3", "r4", "r0"]
+    scores = board["score"].tolist()[:4]
+    assert all(a > b for a, b in itertools.pairwise(scores))

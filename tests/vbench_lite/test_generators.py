@@ -90,7 +90,8 @@ def test_defects_do_what_they_say():
     assert np.abs(np.diff(blur, axis=2)).mean() < np.abs(np.diff(clean, axis=2)).mean()
     wrong = _gen("wrong_color").frames.astype(int)
     assert not ((wrong[..., 0] > 150) & (wrong[..., 1] < 90) & (wrong[..., 2] < 90)).any()
-    assert set(DEFECTS) == {"none", "flicker", "freeze", "shuffle", "wrong_color", "noise", "blur"}
+    assert set(DEFECTS) == {"none", "flicker", "freeze", "shuffle", "wrong_color", "noise", "blur", "drop", "compress",
+                            "color_shift", "jitter", "remove_object"}  # each tested in test_video_defects.py
 
 
 def test_defect_strength_zero_is_clean():

@@ -13,4 +13,6 @@ COMMAND_MODULES = [
     "leaderboard",
     "check",
     "demo",
+    "import_vbench",
+    "calibrate",
 ]

@@ -21,6 +21,9 @@ def register(sub) -> None:
                    help="rank runs even if their suites, FVD protocols or weights differ or they share no prompts "
                    "(noted in the reports)")
     p.add_argument("--metrics", default=None, help="comma-separated metrics to rank on (default: all)")
+    p.add_argument("--anchor", default=None, metavar="RUN",
+                   help="the reference videos' run (one of the RUNs): the overall score measures every other run "
+                   "against it and it takes no rank (see docs/reports.md)")
     p.add_argument("--title", default="vbench-lite leaderboard", help="report title")
     p.add_argument("--attention", default=None, metavar="CSV",
                    help="attention sweep (attention.csv of `vbench-lite attention --out`) to add to the reports")
@@ -37,7 +40,7 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     from vbench_lite.results import atomic_write_text
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
-    runs, board = comparison_outputs(args.runs, allow_mixed=args.allow_mixed, metrics=metrics)
+    runs, board = comparison_outputs(args.runs, allow_mixed=args.allow_mixed, metrics=metrics, anchor=args.anchor)
     attention, attention_path = load_attention(args.attention)
     write_leaderboard_csv(board, Path(args.out))
     written = [args.out]

@@ -5,10 +5,16 @@ metrics have known answers. The same (prompt, seed, num_frames, size) always giv
 keys the world's noise. The world's vocabulary and defects are re-exported here for the generator's users.
 
     --generator synthetic --generator-args defect=flicker,strength=1.0,fps=8
+
+Defects (closed forms in :mod:`reference_models.video_defects` and :mod:`reference_models.synthetic_world`): none,
+flicker, freeze, shuffle, wrong_color, noise, blur, drop (frame drop/repeat), compress (H.264 at a high CRF),
+color_shift (hue rotation), jitter (uneven frame timing), remove_object. Strength 1 is the demo's defect;
+``vbench-lite calibrate`` sweeps 0.25, 0.5, 1.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from reference_models.synthetic_world import (
@@ -16,6 +22,7 @@ from reference_models.synthetic_world import (
     COLORS,
     DEFECTS,
     MOTIONS,
+    SCENE_DEFECTS,
     SHAPES,
     Scene,
     SceneError,
@@ -30,8 +37,8 @@ from reference_models.synthetic_world import (
 from vbench_lite.generators.base import Generator, unknown_arguments_error
 from vbench_lite.types import Clip, Prompt, VbenchError, slugify
 
-__all__ = ["BACKGROUNDS", "COLORS", "DEFECTS", "MOTIONS", "SHAPES", "Scene", "SceneObject", "SyntheticGenerator",
-           "describe_scene", "render_scene", "scene_from_prompt", "synthetic_suite_prompts"]
+__all__ = ["BACKGROUNDS", "COLORS", "DEFECTS", "MOTIONS", "SCENE_DEFECTS", "SHAPES", "Scene", "SceneObject",
+           "SyntheticGenerator", "describe_scene", "render_scene", "scene_from_prompt", "synthetic_suite_prompts"]
 
 
 def scene_from_prompt(prompt: Prompt) -> Scene:
@@ -54,6 +61,12 @@ class SyntheticGenerator(Generator):
             raise unknown_arguments_error("synthetic", sorted(extra), ["defect", "strength", "fps"])
         if defect not in DEFECTS:
             raise VbenchError(f"synthetic generator: unknown defect {defect!r} (known: {', '.join(DEFECTS)})")
+        try:
+            strength = float(strength)
+        except ValueError:
+            raise VbenchError(f"synthetic generator: strength must be a number, got {strength!r}") from None
+        if not (strength >= 0 and math.isfinite(strength)):
+            raise VbenchError(f"synthetic generator: strength must be a finite number >= 0, got {strength}")
         super().__init__(defect=defect, strength=float(strength), fps=float(fps))
         self.defect = defect
         self.strength = float(strength)
