@@ -184,6 +184,18 @@ class VideoMetric(Metric):
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         raise NotImplementedError
 
+    def preparer(self) -> Any:
+        """A picklable callable ``clip -> payload`` doing this metric's CPU preprocessing (frame selection, resize,
+        normalisation), or ``None``. The pipeline runs it in its decode worker processes, so it must not touch the
+        model; :meth:`extract_prepared` then gets the payloads. ``None`` (the default): ``extract`` does it all."""
+        return None
+
+    def extract_prepared(self, clips: Sequence[Clip], prompts: Sequence[Prompt],
+                         prepared: Sequence[Any]) -> list[dict[str, np.ndarray]]:
+        """``extract(clips, prompts)`` given each clip's :meth:`preparer` payload; a metric with a preparer
+        overrides it so that the payloads are used, and must return exactly what ``extract`` returns."""
+        return self.extract(clips, prompts)
+
     def per_video(self, features: dict[str, np.ndarray]) -> dict[str, float]:
         """Scalar values of one clip; by default every feature named like an output."""
         return {k: float(np.asarray(features[k]).reshape(())) for k in self.outputs if k in features}

@@ -225,6 +225,8 @@ class ClipEncoder:
             model = copy.deepcopy(model).to(dtype=self.dtype)
         self.model = model.to(device=self.device).eval()
         self._text_cache: dict[str, torch.Tensor] = {}
+        self.tf32 = self.device.type == "cuda" and bool(torch.backends.cudnn.allow_tf32
+                                                        or torch.backends.cuda.matmul.allow_tf32)
         # bfloat16 on a CPU without native support is emulated (slower than float32): said once and recorded.
         self.cpu_native_bf16 = cpu_native_bf16() if dtype == "bfloat16" and self.device.type == "cpu" else None
         if self.cpu_native_bf16 is False:
@@ -263,6 +265,9 @@ class ClipEncoder:
         return {"model": self.loaded.name, "pretrained": _weights_label(self.loaded), "dtype": self.dtype_name,
                 "image_size": self.loaded.image_size, "resize_mode": self.loaded.resize_mode,
                 "interpolation": self.loaded.interpolation, "batch_size": self.batch_size,
+                # where it ran and with which numeric policy (CUDA: PyTorch's TF32 defaults, cuDNN convolutions
+                # in TF32): in the cache key, as CPU and GPU embeddings differ beyond float32 round-off
+                "device": self.device.type, "tf32": self.tf32,
                 **({"cpu_native_bf16": self.cpu_native_bf16} if self.dtype_name == "bfloat16" else {})}
 
 

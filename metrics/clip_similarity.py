@@ -24,6 +24,7 @@ from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.clip_model import TOY_MODEL_NAME, ClipEncoder, embed_grouped_by_size, load_clip
 from metrics.functional.clip_score import CLIPSCORE_WEIGHT, frame_text_cosines, video_text_scores
 from metrics.functional.temporal import clip_frame_consistency
+from metrics.hardware import default_device
 from vbench_lite.frames import SAMPLING_POLICIES, sample_indices
 from vbench_lite.types import Clip, Prompt, VbenchError
 
@@ -51,7 +52,7 @@ class ClipSettings:
     fps: float | None = None
     batch_size: int = 32
     dtype: Literal["float32", "bfloat16"] = "float32"
-    device: str = "cpu"
+    device: str | None = None  # None: metrics.hardware.default_device() (cuda when torch sees one)
     allow_download: bool = False
     cache_dir: str | None = None
 
@@ -85,9 +86,10 @@ class ClipSimilarity(VideoMetric):
     def __init__(self, settings: ClipSettings | None = None, /, **values: Any) -> None:
         super().__init__(settings, **values)
         cfg = self.config
-        loaded = load_clip(cfg.model, cfg.pretrained, device=cfg.device, allow_download=cfg.allow_download,
+        device = cfg.device or default_device()  # like every model metric: the GPU when there is one
+        loaded = load_clip(cfg.model, cfg.pretrained, device=device, allow_download=cfg.allow_download,
                            cache_dir=cfg.cache_dir)
-        self.encoder = ClipEncoder(loaded, dtype=cfg.dtype, device=cfg.device, batch_size=cfg.batch_size)
+        self.encoder = ClipEncoder(loaded, dtype=cfg.dtype, device=device, batch_size=cfg.batch_size)
 
     def settings(self) -> dict[str, Any]:
         return {**self.encoder.settings(), "policy": self.config.policy, "frames": self.config.frames,

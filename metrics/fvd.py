@@ -35,9 +35,9 @@ from torchmetrics.utilities import dim_zero_cat
 from metrics import hardware
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.feature_statistics import FEATURE_DIM, FeatureStatistics, fvd_from_statistics, small_sample_notes
-from metrics.functional.frechet import bootstrap_frechet_ci95
+from metrics.functional.frechet import blas_threads, bootstrap_frechet_ci95
 from metrics.functional.kernel_distance import bootstrap_mmd2_ci95, kernel_distance
-from metrics.fvd_protocol import FvdProtocol
+from metrics.fvd_protocol import ClipPreprocessor, FvdProtocol
 from metrics.i3d_features import (
     I3dFeatureExtractor,
     bf16_cpu_warning,
@@ -58,9 +58,11 @@ KVD_SIGN_NOTE = ("KVD is an unbiased MMD^2 estimate: its expected value is 0 whe
 class FvdSettings:
     """``--metric-args fvd.k=v``: ``weights`` (``"i3d-k400"``: the cached converted file, or a path to any file
     ``reference_models.i3d.load_i3d`` reads), the protocol (``num_frames``, ``stride``, ``start``, ``resize``,
-    ``size``, ``loop_short``), ``batch_size``, ``dtype``, ``device`` (cuda when available), ``n_boot`` bootstrap
-    resamples for the intervals, ``kvd_subsets`` and ``kvd_subset_size``. The decode rule (``--max-side``) comes
-    from the pipeline through :meth:`FrechetVideoDistance.set_decode_settings` and is part of the protocol."""
+    ``size``, ``loop_short``), ``batch_size``, ``dtype``, ``device`` (cuda when available), ``tf32`` (allow TF32
+    matmuls/convolutions on CUDA: faster, features off by ~1e-3 relative; off by default, the exact-fp32 canonical
+    protocol), ``n_boot`` bootstrap resamples for the intervals, ``kvd_subsets`` and ``kvd_subset_size``. The
+    decode rule (``--max-side``) comes from the pipeline through :meth:`FrechetVideoDistance.set_decode_settings`
+    and is part of the protocol."""
 
     weights: str = "i3d-k400"
     num_frames: int = 16
@@ -72,6 +74,7 @@ class FvdSettings:
     batch_size: int = 8
     dtype: Literal["float32", "bfloat16"] = "float32"
     device: str | None = None
+    tf32: bool = False
     n_boot: int = 200
     kvd_subsets: int = 100
     kvd_subset_size: int = 1000
@@ -120,21 +123,30 @@ class FrechetVideoDistance(VideoMetric):
         cfg = self.config
         return {"protocol": self.protocol.describe(), "weights": cfg.weights, "dtype": cfg.dtype,
                 "dtype_used": cfg.dtype, "cpu_native_bf16": self.cpu_native_bf16,
-                "device": str(self.i3d_device), "batch_size": cfg.batch_size, "covariance": "biased",
+                "device": str(self.i3d_device), "tf32": self.tf32_used, "batch_size": cfg.batch_size,
+                "covariance": "biased",
                 "frechet_method": "eigh", "n_boot": cfg.n_boot, "kvd_subsets": cfg.kvd_subsets,
                 "kvd_subset_size": cfg.kvd_subset_size}
+
+    @property
+    def tf32_used(self) -> bool:
+        """TF32 only exists on CUDA: the flag is what the extraction actually ran with."""
+        return bool(self.config.tf32) and torch.device(self.i3d_device).type == "cuda"
 
     def provenance(self) -> dict[str, Any]:
         return {"i3d_weights_sha256": self.weights_sha256, "fvd_protocol": self.protocol.name,
                 "fvd_protocol_hash": self.protocol.hash()}
 
     def cache_key(self) -> str:
-        """Only what changes the features: protocol (with its decode rule), weights, precision and, for clips decoded
-        shorter than the protocol needs, how many frames were decoded (not the device or the batch size)."""
+        """Only what changes the features beyond float32 round-off (docs/fvd.md, "Cache keys"): protocol (with its
+        decode rule), weights, precision, the device type and the TF32 request (CPU and CUDA convolutions differ
+        by ~1e-5 relative, TF32 by ~1e-3) and, for clips decoded shorter than the protocol needs, how many frames
+        were decoded; not the device index or the batch size."""
         max_frames = self.decode_settings.get("max_frames")
         frames = min(int(max_frames), self.protocol.frames_needed) if max_frames else None
         blob = json.dumps({"v": self.feature_version, "protocol": self.protocol.hash(),
-                           "weights": self.weights_sha256, "dtype": self.config.dtype, "frames": frames},
+                           "weights": self.weights_sha256, "dtype": self.config.dtype, "frames": frames,
+                           "device_type": torch.device(self.i3d_device).type, "tf32": bool(self.config.tf32)},
                           sort_keys=True)
         return f"{self.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
@@ -153,15 +165,27 @@ class FrechetVideoDistance(VideoMetric):
         if self._extractor is None:
             self._extractor = I3dFeatureExtractor(self.weights_path, protocol=self.protocol,
                                                   batch_size=self.config.batch_size, dtype=self.config.dtype,
-                                                  device=self.i3d_device)
+                                                  device=self.i3d_device, tf32=self.config.tf32)
         return self._extractor
 
     # -- per clip -------------------------------------------------------------------------------------------
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         clips = checked_clips(clips)
-        features = self.extractor.features(clips)
-        needed = self.protocol.frames_needed
         # The decoded long side tells, at aggregation, which clips reached the decode limit (were shrunk).
+        return self._feature_dicts(self.extractor.features(clips), clips)
+
+    def preparer(self) -> ClipPreprocessor:
+        """The protocol's frame selection and resize, run in the pipeline's decode workers."""
+        return ClipPreprocessor(self.protocol)
+
+    def extract_prepared(self, clips: Sequence[Clip], prompts: Sequence[Prompt],
+                         prepared: Sequence[torch.Tensor]) -> list[dict[str, np.ndarray]]:
+        """:meth:`extract` from the preparer's tensors: the same batches through the same network, so the same
+        bytes (tests/vbench_lite/test_scoring.py)."""
+        return self._feature_dicts(self.extractor.features_of_videos(prepared), checked_clips(clips))
+
+    def _feature_dicts(self, features: np.ndarray, clips: Sequence[Clip]) -> list[dict[str, np.ndarray]]:
+        needed = self.protocol.frames_needed
         return [{"i3d": row.astype(np.float32), "i3d_looped": np.array(clip.num_frames < needed),
                  "i3d_decoded_side": np.array(max(clip.frames.shape[1:3]))}
                 for row, clip in zip(features, clips)]
@@ -253,7 +277,8 @@ class FrechetVideoDistance(VideoMetric):
         if not used:
             raise VbenchError(f"{reference}: fvd/kvd: no clip has I3D features (all failed earlier); not computed")
         try:
-            return self._aggregate(used, str(reference), seed)
+            with blas_threads(1):  # small dense problems: one BLAS thread (metrics.functional.frechet.blas_threads)
+                return self._aggregate(used, str(reference), seed)
         except VbenchError:
             raise
         except Exception as exc:  # numerical trouble that got past the checks: still one line, still only fvd/kvd
@@ -282,7 +307,9 @@ class FrechetVideoDistance(VideoMetric):
         generated = self.generated()
         mu_r, sigma_r = ref.stats.mean_cov()
         cfg = self.config
-        ci95 = bootstrap_frechet_ci95(generated, mu_r, sigma_r, n_boot=cfg.n_boot, seed=seed)
+        # The point value is the bootstrap's bias anchor: computed once, above (it used to be computed twice).
+        ci95 = bootstrap_frechet_ci95(generated, mu_r, sigma_r, n_boot=cfg.n_boot, seed=seed,
+                                      point=float(values["fvd"]))
         settings = self.settings()
         extra = {"n_reference": ref.stats.n, "reference": reference, "bootstrap": f"{cfg.n_boot} resamples "
                  "of the generated clips, reference fixed"}

@@ -135,3 +135,14 @@ def preprocess_clip(frames: np.ndarray, protocol: FvdProtocol, source: str = "cl
         top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
         x = x[..., top:top + size, left:left + size]
     return x.permute(1, 0, 2, 3).contiguous()  # (3, F, size, size)
+
+
+@dataclass(frozen=True)
+class ClipPreprocessor:
+    """``preprocess_clip`` of a :class:`~vbench_lite.types.Clip` under one protocol: a small picklable object, so
+    the pipeline's decode worker processes can run it (it holds no model)."""
+
+    protocol: FvdProtocol
+
+    def __call__(self, clip: Any) -> torch.Tensor:
+        return preprocess_clip(clip.frames, self.protocol, getattr(clip, "source", None) or "clip")

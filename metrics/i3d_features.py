@@ -7,10 +7,11 @@ scored clips are.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ class I3dFeatureExtractor:
     """
 
     def __init__(self, weights: str | os.PathLike, *, protocol: FvdProtocol | None = None, batch_size: int = 8,
-                 dtype: str = "float32", device: str | None = None) -> None:
+                 dtype: str = "float32", device: str | None = None, tf32: bool = False) -> None:
         from reference_models.i3d_weights import I3dWeightsError, TorchScriptI3d, load_i3d
 
         if dtype not in DTYPES:
@@ -62,6 +63,7 @@ class I3dFeatureExtractor:
         self.protocol = protocol or FvdProtocol()
         self.batch_size, self.dtype_name = max(1, int(batch_size)), dtype
         self.device = torch.device(device or default_device())
+        self.tf32 = bool(tf32) and self.device.type == "cuda"
         try:
             model = load_i3d(weights)
         except I3dWeightsError as exc:
@@ -77,10 +79,26 @@ class I3dFeatureExtractor:
     def __call__(self, videos: torch.Tensor) -> torch.Tensor:
         """Preprocessed videos ``(B, 3, T, H, W)`` in [-1, 1] -> float32 features ``(B, 400)`` (on CPU)."""
         outs = []
-        for i in range(0, videos.shape[0], self.batch_size):
-            batch = videos[i:i + self.batch_size].to(self.device, DTYPES[self.dtype_name])
-            outs.append(self.model(batch.contiguous(memory_format=torch.channels_last_3d)).float().cpu())
+        with tf32_policy(self.device, self.tf32):
+            for i in range(0, videos.shape[0], self.batch_size):
+                # non_blocking: a pinned batch (the pipeline's loader pins on CUDA) overlaps its copy with compute
+                batch = videos[i:i + self.batch_size].to(self.device, DTYPES[self.dtype_name], non_blocking=True)
+                outs.append(self.model(batch.contiguous(memory_format=torch.channels_last_3d)).float().cpu())
         return torch.cat(outs) if outs else torch.zeros(0, FEATURE_DIM)
+
+    def features_of_videos(self, videos: Sequence[torch.Tensor]) -> np.ndarray:
+        """Preprocessed clips (each ``(3, T, S, S)``, what :class:`~metrics.fvd_protocol.ClipPreprocessor` gives)
+        -> float32 ``(N, 400)``, in the same batches as :meth:`features` (so the same numbers, bit for bit)."""
+        out = [self(self._stack(list(videos[i:i + self.batch_size]))).numpy()
+               for i in range(0, len(videos), self.batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
+
+    def _stack(self, videos: list[torch.Tensor]) -> torch.Tensor:
+        """One batch; on CUDA stacked straight into pinned memory, so that its copy to the GPU is asynchronous."""
+        if self.device.type != "cuda":
+            return torch.stack(videos)
+        out = torch.empty((len(videos), *videos[0].shape), dtype=videos[0].dtype, pin_memory=True)
+        return torch.stack(videos, out=out)
 
     def features(self, clips: Sequence[np.ndarray | Clip]) -> np.ndarray:
         """uint8 clips ``(T, H, W, 3)`` -> float32 ``(N, 400)``, batched; preprocessing one batch at a time."""
@@ -90,6 +108,24 @@ class I3dFeatureExtractor:
             videos = torch.stack([preprocess_clip(f, self.protocol, src) for f, src in batch])  # (B, 3, T, S, S)
             out.append(self(videos).numpy())
         return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
+
+
+@contextlib.contextmanager
+def tf32_policy(device: torch.device, allow: bool) -> Iterator[None]:
+    """On CUDA, TF32 matmuls and cuDNN convolutions exactly as asked for the duration, restored afterwards.
+
+    PyTorch's defaults (cuDNN TF32 on, matmul TF32 off) moved FVD by 2.3e-5 relative and broke batched == single
+    at 1e-5 on an H200 (issue 14): the canonical protocol runs in exact float32 unless ``fvd.tf32=true``.
+    """
+    if device.type != "cuda":
+        yield
+        return
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(allow)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
 def _frames_and_source(clip: np.ndarray | Clip) -> tuple[np.ndarray, str]:

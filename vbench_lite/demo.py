@@ -6,7 +6,8 @@
    defect variants, and the reference video DiT checkpoints when they exist. Metrics: offline CLIP similarity,
    FVD/KVD with the real I3D, temporal consistency.
 4. Runs the attention comparison (analytic FLOPs plus measured latency of each strategy as frames grow).
-5. Writes leaderboard.csv, report.md and report.html in the output folder.
+5. Scores the reference set as the leaderboard's anchor, runs a small calibration (every defect at strengths 0.5
+   and 1 on a few prompts: the report's heatmap), and writes leaderboard.csv, report.md and report.html.
 
 Each step is resumable: rerunning the demo reuses finished clips, features and statistics.
 """
@@ -37,11 +38,13 @@ class DemoSettings:
     size: tuple[int, int] = (64, 64)
     metrics: tuple[str, ...] = ("clip", "fvd", "temporal")
     with_dit: bool = True
+    calibration_prompts: int = 4  # prompts of the calibration heatmap (vbench-lite calibrate); 0: no calibration
     with_attention: bool = True
     attention_frames: tuple[int, ...] = (4, 8, 16, 32)
     attention_grid: tuple[int, int] = (16, 16)
     attention_dim: int = 256
     attention_heads: int = 4
+    device: str | None = None  # --device: where every model metric runs (None: cuda when available)
 
 
 @dataclass
@@ -114,9 +117,11 @@ def run_demo(out: str | Path, settings: DemoSettings | None = None, *, console=N
     step("4/5 attention cost: full vs spatial vs temporal and relatives")
     attention_csv = _attention(out, settings, console, outcome) if settings.with_attention else None
 
-    step("5/5 leaderboard and reports")
+    step("5/5 calibration, leaderboard and reports")
+    anchor = _score_anchor(out, suite, settings, metrics, reference, outcome)
+    calibration = _calibration(out, settings, console, outcome)
     quality_cost = _quality_cost(outcome, console)
-    _reports(out, outcome, attention_csv, quality_cost, console)
+    _reports(out, outcome, attention_csv, quality_cost, console, anchor=anchor, calibration=calibration)
     console.rule(f"[bold green]done in {time.perf_counter() - started:.0f}s[/bold green]")
     for name, path in outcome.files.items():
         console.print(f"{name:<16} {path}")
@@ -136,8 +141,9 @@ def print_ranking(outcome: DemoOutcome, stdout: TextIO | None = None) -> None:
         return
     stdout = stdout or sys.stdout
     report = outcome.files.get("report.html") or outcome.out
-    stdout.write(f"Final ranking ({len(outcome.leaderboard)} runs; rank 1 is best; the mean rank averages each "
-                 "metric family's mean rank; details in " + str(report) + "):\n\n")
+    stdout.write(f"Final ranking ({len(outcome.leaderboard)} runs; rank 1 is best; the rank orders the overall score "
+                 "(docs/reports.md), the mean rank averages each metric family's mean rank; details in "
+                 + str(report) + "):\n\n")
     stdout.write(ranking_markdown(outcome.leaderboard) + "\n")
     stdout.flush()
 
@@ -161,7 +167,7 @@ def _reference(out: Path, suite, settings: DemoSettings, metrics: list[str], con
         from metrics.i3d_features import reference_from_directory
         from metrics.stats_file import save_reference_stats
 
-        metric = FrechetVideoDistance()
+        metric = FrechetVideoDistance(device=settings.device)
         ref = reference_from_directory(ref_dir / "clips", metric.extractor, metric.weights_sha256)
         save_reference_stats(stats, ref)
     console.print(f"reference statistics: {stats}")
@@ -192,7 +198,7 @@ def _generate_and_score(run_dir: Path, gen_name: str, gen_args: dict[str, str], 
                                       size=settings.size)
     _, _, gen_failures = generate(generator, suite, run_dir, gen_settings)
     items, failures = collect_videos(run_dir / "clips", suite)
-    plugins, metric_failures = build_metrics(metrics)
+    plugins, metric_failures = build_metrics(metrics, device=settings.device)
     score(items, plugins, run_dir, suite=suite, generator_desc=generator.describe(), reference=reference,
           settings=ScoreSettings(), failures=gen_failures + failures + metric_failures)
     from reports.run_report import write_run_reports
@@ -229,7 +235,45 @@ def _quality_cost(outcome: DemoOutcome, console):
     return None
 
 
-def _reports(out: Path, outcome: DemoOutcome, attention_csv, quality_cost, console) -> None:
+def _score_anchor(out: Path, suite, settings: DemoSettings, metrics: list[str], reference: str | None,
+                  outcome: DemoOutcome) -> str | None:
+    """Score the reference clips (the exact renderer, other seeds) like the runs: the leaderboard's anchor, which the
+    overall score measures every run against (reports/overall_score.py)."""
+    from vbench_lite.pipeline import ScoreSettings, build_metrics, collect_videos, score
+
+    ref_dir = out / "reference"
+    try:
+        items, failures = collect_videos(ref_dir / "clips", suite)
+        plugins, metric_failures = build_metrics(metrics, device=settings.device)
+        score(items, plugins, ref_dir, suite=suite, generator_desc={"name": "synthetic", "args": {}},
+              reference=reference, settings=ScoreSettings(), failures=failures + metric_failures)
+    except VbenchError as exc:
+        outcome.notes.append(f"anchor not scored, the overall score uses the best run instead: {exc}")
+        return None
+    outcome.runs["reference"] = ref_dir
+    return "reference"
+
+
+def _calibration(out: Path, settings: DemoSettings, console, outcome: DemoOutcome):
+    """A small `vbench-lite calibrate` (toy CLIP and temporal metrics, strengths 0.5 and 1): the report's heatmap."""
+    if settings.calibration_prompts < 2:
+        return None
+    from reports.calibration import calibration_context
+    from vbench_lite.calibrate import CalibrationSettings, run_calibration
+
+    try:
+        cal = run_calibration(out / "calibration", CalibrationSettings(
+            metrics=("clip", "temporal"), limit=settings.calibration_prompts, strengths=(0.5, 1.0),
+            num_frames=settings.num_frames, size=settings.size, device=settings.device, progress=False))
+    except VbenchError as exc:
+        outcome.notes.append(f"calibration skipped: {exc}")
+        return None
+    console.print(f"calibration: {len(cal.runs)} runs -> {out / 'calibration' / 'calibration_summary.csv'}")
+    return calibration_context(cal.table, cal.summary, charts=False)
+
+
+def _reports(out: Path, outcome: DemoOutcome, attention_csv, quality_cost, console, *, anchor: str | None = None,
+             calibration=None) -> None:
     from reports.leaderboard import build_leaderboard
     from reports.run_report import write_comparison_report
     from reports.tables import load_runs
@@ -238,20 +282,21 @@ def _reports(out: Path, outcome: DemoOutcome, attention_csv, quality_cost, conso
         raise VbenchError(f"{out}: no run of the demo succeeded; see the notes above")
     runs = load_runs(list(outcome.runs.values()))
     try:
-        board = build_leaderboard(runs)
+        board = build_leaderboard(runs, anchor=anchor)
     except VbenchError as exc:  # every demo run shares suite, protocol and weights; say so if one did not
         outcome.notes.append(f"runs are not strictly comparable, ranked anyway: {exc}")
         console.print(f"[yellow]{exc}[/yellow]")
-        board = build_leaderboard(runs, allow_mixed=True)
+        board = build_leaderboard(runs, allow_mixed=True, anchor=anchor)
     files = write_comparison_report(runs, out, leaderboard_df=board, attention_csv=attention_csv,
-                                    quality_cost_df=quality_cost, title="vbench-lite demo", notes=outcome.notes)
+                                    quality_cost_df=quality_cost, title="vbench-lite demo", notes=outcome.notes,
+                                    calibration=calibration)
     outcome.leaderboard = board
     outcome.files.update({k: Path(v) for k, v in files.items()})
 
 
 def quick_settings() -> DemoSettings:
     """A smaller demo for tests: fewer prompts and no DiT or attention measurement."""
-    return replace(DemoSettings(), prompt_stride=26, with_dit=False, attention_frames=(4, 8))
+    return replace(DemoSettings(), prompt_stride=26, with_dit=False, attention_frames=(4, 8), calibration_prompts=2)
 
 
 __all__ = ["DemoOutcome", "DemoSettings", "print_ranking", "quick_settings", "run_demo"]

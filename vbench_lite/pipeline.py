@@ -36,6 +36,7 @@ from vbench_lite.scoring import (
     one_line,
     save_features,
 )
+from vbench_lite.stages import StageTimes
 from vbench_lite.types import VbenchError
 from vbench_lite.video_io import write_video
 
@@ -108,6 +109,11 @@ def generate(generator: Generator, suite: Suite, run_dir: str | Path, settings: 
     generator.work_dir = scratch
     work = [(p, s) for p in suite.prompts for s in range(settings.samples)]
     mine = dist.shard(work)
+    plan = getattr(generator, "plan", None)
+    if callable(plan):  # batching adapters (diffusers) learn the clips to come, in order, to make several per call
+        plan([(p, clip_seed(settings.seed, s)) for p, s in mine
+              if not clip_path(run_dir, p.id, s, settings.lossless).exists()],
+             num_frames=settings.num_frames, size=settings.size)
     made = skipped = 0
     failures: list[Failure] = []
     for prompt, sample in _progress(mine, len(mine), "generate", progress and dist.is_main):
@@ -149,18 +155,31 @@ def _generation_error(exc: BaseException) -> str:
 # -- scoring (collecting videos and extracting features: vbench_lite.scoring) ------------------------------------
 
 
-def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] | None = None
-                  ) -> tuple[list[VideoMetric], list[Failure]]:
-    """Instantiate metric plug-ins; one that cannot be built (missing weights...) is reported, not fatal."""
+def build_metrics(names: Sequence[str], metric_args: dict[str, dict[str, str]] | None = None, *,
+                  device: str | None = None) -> tuple[list[VideoMetric], list[Failure]]:
+    """Instantiate metric plug-ins; one that cannot be built (missing weights...) is reported, not fatal.
+
+    ``device`` (``--device``) goes to every metric whose settings have a ``device`` field, unless its own
+    ``--metric-args NAME.device=...`` says otherwise."""
     metrics: list[VideoMetric] = []
     failures: list[Failure] = []
     for name in names:
         try:
             cls = METRICS.get(name)
-            metrics.append(cls(**(metric_args or {}).get(name, {})))
+            args = dict((metric_args or {}).get(name, {}))
+            if device and "device" not in args and _has_setting(cls, "device"):
+                args["device"] = device
+            metrics.append(cls(**args))
         except VbenchError as exc:
             failures.append(Failure(name, str(exc), stage=f"metric:{name}"))
     return metrics, failures
+
+
+def _has_setting(cls: Any, field: str) -> bool:
+    import dataclasses
+
+    settings = getattr(cls, "Settings", None)
+    return dataclasses.is_dataclass(settings) and field in {f.name for f in dataclasses.fields(settings)}
 
 
 def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Path, *,
@@ -168,13 +187,16 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
           reference: str | None = None, settings: ScoreSettings | None = None,
           failures: list[Failure] | None = None, dist: DistContext | None = None,
           extra_provenance: dict[str, Any] | None = None, progress: bool = True,
-          skipped_metrics: dict[str, str] | None = None) -> dict[str, Any] | None:
+          skipped_metrics: dict[str, str] | None = None, stages: StageTimes | None = None
+          ) -> dict[str, Any] | None:
     """Score ``items`` with ``metrics`` and write ``results.json`` and ``per_video.csv`` into ``out_dir``.
 
     Under torchrun each rank extracts features for its shard; rank 0 gathers them, aggregates and writes.
-    Returns the results dict on rank 0 (``None`` on other ranks).
+    Returns the results dict on rank 0 (``None`` on other ranks). ``stages`` collects seconds per stage (this
+    rank's extraction, and the aggregation on rank 0).
     """
     dist = dist or DistContext()
+    stages = stages if stages is not None else StageTimes()
     settings = settings or ScoreSettings()
     out_dir = Path(out_dir)
     failures = list(failures or [])
@@ -183,7 +205,7 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
         metric.set_decode_settings(max_frames=settings.max_frames, max_side=settings.max_side)
     mine = dist.shard(items)
     features, extract_failures, notes = extract_all(mine, metrics, out_dir, settings,
-                                                    progress=progress and dist.is_main)
+                                                    progress=progress and dist.is_main, stages=stages)
     gathered = dist.gather((features, [f.to_dict() for f in extract_failures], notes))
     if not dist.is_main:
         dist.barrier()
@@ -209,7 +231,8 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
             value_rows[it.key].update(values)
             records.append(ClipRecord(it.prompt, it.sample, feats, values))
         try:
-            results = metric.aggregate(records, reference=reference, seed=settings.seed)
+            with stages.timed(f"aggregate:{metric.name}"):
+                results = metric.aggregate(records, reference=reference, seed=settings.seed)
         except VbenchError as exc:  # a bad reference file...: its message names the file
             failures.append(Failure(reference or metric.name, one_line(exc), stage=f"metric:{metric.name}"))
             results = {}

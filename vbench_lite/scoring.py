@@ -24,6 +24,7 @@ import numpy as np
 from metrics.base import VideoMetric
 from vbench_lite.prompts import Suite
 from vbench_lite.results import atomic_write_bytes, sha256_file
+from vbench_lite.stages import StageTimes
 from vbench_lite.types import SCORE_MAX_SIDE, Clip, Prompt, VbenchError, prompt_id_for_text, text_sha256
 from vbench_lite.video_io import find_videos, parse_video_name, read_video
 
@@ -77,7 +78,9 @@ def collect_videos(root: str | Path, suite: Suite | None) -> tuple[list[VideoIte
     folder name that is not a safe file name is refused for that video only.
     """
     root = Path(root)
-    by_text = {_norm_text(p.text): p for p in suite.prompts} if suite else {}
+    # Exact texts win over the case/spacing-folded ones: VBench's "A fantasy landscape" and "a fantasy landscape"
+    # are two prompts with two sets of files.
+    by_text = {**{_norm_text(p.text): p for p in suite.prompts}, **{p.text: p for p in suite.prompts}} if suite else {}
     by_id = {p.id: p for p in suite.prompts} if suite else {}
     items: list[VideoItem] = []
     failures: list[Failure] = []
@@ -108,7 +111,7 @@ def _prompt_for(key: str, style: str, by_id: dict[str, Prompt], by_text: dict[st
         where = f"suite {suite.name!r}" if suite else "no suite"
         return Prompt(id=key, text=key, category="unknown",
                       fields={"matched_by": "folder name", "no_text": True, "not_in": where})
-    prompt = by_text.get(_norm_text(key))
+    prompt = by_text.get(key) or by_text.get(_norm_text(key))
     if prompt is not None:
         return prompt
     return Prompt(id=prompt_id_for_text(key), text=key, category="unknown", fields={"matched_by": "file name"})
@@ -121,9 +124,20 @@ class ScoreSettings:
     max_side: int = SCORE_MAX_SIDE  # shared with `fvd-stats`: the decode rule is part of the FVD protocol
     batch_size: int = 8
     seed: int = 0
+    #: Decode worker processes (None: :func:`vbench_lite.streaming.default_workers`; 0: decode in process). Not in
+    #: :meth:`to_dict`: it changes the speed, never a number (tests/vbench_lite/test_scoring.py).
+    workers: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "workers"}
+
+    def resolved_workers(self) -> int:
+        from vbench_lite.streaming import default_workers
+
+        return default_workers() if self.workers is None else max(0, int(self.workers))
+
+    def decode_args(self) -> dict[str, Any]:
+        return {"max_frames": self.max_frames, "max_side": self.max_side}
 
     def decode(self) -> dict[str, Any]:
         """How every video is decoded before any metric sees it: part of every feature cache key."""
@@ -185,86 +199,125 @@ def _no_text_error(item: VideoItem, metric: VideoMetric) -> str:
 
 
 def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Path, settings: ScoreSettings, *,
-                progress: bool = True
+                progress: bool = True, stages: StageTimes | None = None
                 ) -> tuple[dict[str, dict[str, dict[str, np.ndarray]]], list[Failure], dict[str, list[str]]]:
-    """Per-clip features of every metric, from the cache where possible.
+    """Per-clip features of every metric, from the cache where possible; the rest streamed through
+    :mod:`vbench_lite.streaming` (``settings.workers`` processes decode and preprocess each clip once, ahead of
+    the models, in order) and extracted a batch of ``settings.batch_size`` clips at a time.
 
-    Returns ``({metric: {item.key: features}}, failures, {item.key: decode notes})``.
+    Returns ``({metric: {item.key: features}}, failures, {item.key: decode notes})``; ``stages`` collects the
+    seconds spent per stage.
     """
+    from vbench_lite.streaming import ClipJobs, stream
+
+    stages = stages if stages is not None else StageTimes()
     features: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
     failures: list[Failure] = []
     notes: dict[str, list[str]] = {}
     folders = {m.name: feature_dir(out_dir, m, settings) for m in metrics}
+    bar = _progress_bar(len(items), "score", progress)
     # (item, video sha256, names of the metrics that still need its features). Names, not metric objects: a
     # torchmetrics Metric's == builds a compositional metric (always truthy), so `metric in list` is never safe.
-    batch: list[tuple[VideoItem, str, set[str]]] = []
-    bar = _progress_bar(len(items), "score", progress)
-
-    def flush() -> None:
-        if not batch:
-            return
-        clips: dict[str, Clip] = {}
-        for item, _sha, _todo in batch:
-            try:
-                clips[item.key] = read_video(item.path, policy="first", num_frames=settings.max_frames,
-                                             max_side=settings.max_side)
-                notes[item.key] = list(clips[item.key].notes)
-            except VbenchError as exc:
-                failures.append(Failure(str(item.path), str(exc), item.prompt.id, item.sample, "decode"))
-        for metric in metrics:
-            todo = [(item, sha) for item, sha, need in batch if metric.name in need and item.key in clips]
-            if todo:
-                _extract_batch(metric, todo, clips, folders[metric.name], features, failures, notes)
-        bar.update(len(batch))
-        batch.clear()
-
-    for item in items:
-        try:
-            sha = sha256_file(item.path) if item.path.is_file() else _folder_sha(item.path)
-        except OSError as exc:
-            failures.append(Failure(str(item.path), f"{item.path}: cannot read ({exc})", item.prompt.id,
-                                    item.sample, "decode"))
-            bar.update(1)
-            continue
-        need: set[str] = set()
-        for metric in metrics:
-            if metric.uses_text and not item.prompt.has_text:
-                failures.append(Failure(str(item.path), _no_text_error(item, metric), item.prompt.id, item.sample,
-                                        f"metric:{metric.name}"))
-                continue
-            cached = load_features(_feature_path(folders[metric.name], item), sha, _text_sha(metric, item.prompt))
-            if cached is None:
-                need.add(metric.name)
+    todo: list[tuple[VideoItem, str, set[str]]] = []
+    with stages.timed("cache"):
+        for item in items:
+            entry = _cached_or_todo(item, metrics, folders, features, failures, notes)
+            if entry is None:
+                bar.update(1)
             else:
-                features[metric.name][item.key] = cached.features
-                notes.setdefault(item.key, cached.notes)
-        if need:
-            batch.append((item, sha, need))
-        else:
-            bar.update(1)
-        if len(batch) >= settings.batch_size:
-            flush()
-    flush()
+                todo.append(entry)
+    preparers = {m.name: p for m in metrics if (p := m.preparer()) is not None}
+    jobs = ClipJobs([it.path for it, _, _ in todo], [need for _, _, need in todo], preparers, settings.decode_args(),
+                    read=read_video)  # this module's name, looked up now: tests stand in for the decoder
+    by_name = {m.name: m for m in metrics}
+    # No pinning here: a metric stacks its clips' payloads into one batch, and pins that (FVD's extractor does).
+    for batch in stream(jobs, batch_size=settings.batch_size, workers=settings.resolved_workers()):
+        clips: dict[str, Clip] = {}
+        prepared: dict[str, dict[str, Any]] = {}
+        for dec in batch:
+            item = todo[dec.index][0]
+            for stage, seconds in dec.seconds.items():
+                stages.add(stage, seconds)
+            if dec.clip is None:
+                failures.append(Failure(str(item.path), str(dec.error), item.prompt.id, item.sample, "decode"))
+                continue
+            clips[item.key] = dec.clip
+            prepared[item.key] = dec.prepared
+            notes[item.key] = list(dec.clip.notes)
+        for metric in metrics:
+            mine = [(todo[d.index][0], todo[d.index][1]) for d in batch
+                    if metric.name in todo[d.index][2] and todo[d.index][0].key in clips]
+            if mine:
+                with stages.timed(f"model:{metric.name}"):
+                    _extract_batch(by_name[metric.name], mine, clips, prepared, folders[metric.name], features,
+                                   failures, notes)
+        bar.update(len(batch))
     bar.close()
     return features, failures, notes
 
 
-def _extract_batch(metric: VideoMetric, todo: list[tuple[VideoItem, str]], clips: dict[str, Clip], folder: Path,
+def _cached_or_todo(item: VideoItem, metrics: list[VideoMetric], folders: dict[str, Path],
+                    features: dict[str, dict[str, dict[str, np.ndarray]]], failures: list[Failure],
+                    notes: dict[str, list[str]]) -> tuple[VideoItem, str, set[str]] | None:
+    """Cached features of ``item`` added to ``features``; ``(item, sha256, metrics still needed)`` or None."""
+    try:
+        sha = sha256_file(item.path) if item.path.is_file() else _folder_sha(item.path)
+    except OSError as exc:
+        failures.append(Failure(str(item.path), f"{item.path}: cannot read ({exc})", item.prompt.id,
+                                item.sample, "decode"))
+        return None
+    need: set[str] = set()
+    for metric in metrics:
+        if metric.uses_text and not item.prompt.has_text:
+            failures.append(Failure(str(item.path), _no_text_error(item, metric), item.prompt.id, item.sample,
+                                    f"metric:{metric.name}"))
+            continue
+        cached = load_features(_feature_path(folders[metric.name], item), sha, _text_sha(metric, item.prompt))
+        if cached is None:
+            need.add(metric.name)
+        else:
+            features[metric.name][item.key] = cached.features
+            notes.setdefault(item.key, cached.notes)
+    return (item, sha, need) if need else None
+
+
+def _extract_batch(metric: VideoMetric, todo: list[tuple[VideoItem, str]], clips: dict[str, Clip],
+                   prepared: dict[str, dict[str, Any]], folder: Path,
                    features: dict[str, dict[str, dict[str, np.ndarray]]], failures: list[Failure],
                    notes: dict[str, list[str]]) -> None:
     """``metric``'s features of the decoded clips in ``todo``, saved to the cache and added to ``features``."""
+    from vbench_lite.streaming import PrepError
+
+    def fail(it: VideoItem, exc: BaseException) -> None:
+        failures.append(Failure(str(it.path), f"{it.path}: {metric.name}: {one_line(exc)}", it.prompt.id,
+                                it.sample, f"metric:{metric.name}"))
+
+    def run(part: list[tuple[VideoItem, str]]) -> list[dict[str, np.ndarray]]:
+        part_clips, part_prompts = [clips[it.key] for it, _ in part], [it.prompt for it, _ in part]
+        payloads = [prepared[it.key].get(metric.name) for it, _ in part]
+        if metric.name in prepared[part[0][0].key]:
+            return metric.extract_prepared(part_clips, part_prompts, payloads)
+        return metric.extract(part_clips, part_prompts)
+
+    ready = []
+    for it, sha in todo:  # a clip its preparer refused fails here, one line, like a failed extract
+        payload = prepared[it.key].get(metric.name)
+        if isinstance(payload, PrepError):
+            fail(it, payload.error)
+        else:
+            ready.append((it, sha))
+    if not ready:
+        return
     try:
-        outs = metric.extract([clips[it.key] for it, _ in todo], [it.prompt for it, _ in todo])
-        pairs = list(zip(todo, outs))
+        pairs = list(zip(ready, run(ready)))
     except Exception:
         # One bad clip must not fail the batch: retry one at a time to find it.
         pairs = []
-        for it, sha in todo:
+        for it, sha in ready:
             try:
-                pairs.append(((it, sha), metric.extract([clips[it.key]], [it.prompt])[0]))
+                pairs.append(((it, sha), run([(it, sha)])[0]))
             except Exception as exc:
-                failures.append(Failure(str(it.path), f"{it.path}: {metric.name}: {one_line(exc)}",
-                                        it.prompt.id, it.sample, f"metric:{metric.name}"))
+                fail(it, exc)
     for (it, sha), feats in pairs:
         save_features(_feature_path(folder, it), feats, sha, _text_sha(metric, it.prompt), notes.get(it.key, []))
         features[metric.name][it.key] = feats

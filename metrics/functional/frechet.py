@@ -4,10 +4,13 @@
 
 Two ways to get ``tr((S_1 S_2)^(1/2))``:
 
-- ``"eigh"`` (default, fast): with ``A = S_1^(1/2)`` (symmetric, from an eigendecomposition), ``S_1 S_2`` is similar
-  to the symmetric PSD matrix ``A S_2 A`` (``S_1 S_2 = A (A S_2 A) A^-1``), so the trace of its square root is the
-  sum of the square roots of the eigenvalues of ``A S_2 A``. Two symmetric eigendecompositions; eigenvalues below
-  the numerical-rank cutoff (round-off, possibly negative) count as 0, so rank-deficient covariances (n <= d) work.
+- ``"eigh"`` (default, fast): with any square root ``R`` of ``S_1`` (``R R^T = S_1``), ``S_1 S_2`` is similar to the
+  symmetric PSD matrix ``R^T S_2 R`` (``S_1 S_2 = R (R^T S_2 R) R^-1``), so the trace of its square root is the sum
+  of the square roots of the eigenvalues of ``R^T S_2 R``: one symmetric eigenvalue problem (values only).
+  ``R`` is the Cholesky factor when ``S_1`` is well conditioned (0.6 ms at d=400, against 26 ms for the symmetric
+  root, which the triangular products make cheaper still), else the symmetric root ``S_1^(1/2)`` from an
+  eigendecomposition. Eigenvalues below the numerical-rank cutoff (round-off, possibly negative) count as 0, so
+  rank-deficient covariances (n <= d) work. 9-10x faster than ``sqrtm`` at d=400 on one thread (docs/fvd.md).
 - ``"sqrtm"`` (reference): ``scipy.linalg.sqrtm(S_1 @ S_2)`` (Schur method), as pytorch-fid and StyleGAN-V do; when
   the product is too singular for a finite result, ``eps * I`` is added to both covariances first.
 
@@ -18,7 +21,9 @@ Covariance: biased (divide by N) by default, as StyleGAN-V's FVD does (``raw_cov
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -67,16 +72,48 @@ def sqrt_psd(matrix: np.ndarray) -> np.ndarray:
     return (eigvecs * np.sqrt(_psd_eigvals(eigvals))) @ eigvecs.T
 
 
+#: Cholesky is used as the square root only when its smallest pivot squared is above this fraction of the largest
+#: diagonal entry (a condition number below ~1e10): rank-deficient and nearly singular covariances take the
+#: symmetric eigendecomposition root, whose round-off eigenvalues are cut off explicitly.
+CHOLESKY_MIN_PIVOT = 1e-10
+
+
+def psd_root(matrix: np.ndarray) -> np.ndarray:
+    """A square root ``R`` of a symmetric PSD matrix, ``R @ R.T == matrix``: the lower Cholesky factor when the
+    matrix is well conditioned (fast), else the symmetric root :func:`sqrt_psd`."""
+    m = (np.asarray(matrix, dtype=np.float64) + np.asarray(matrix, dtype=np.float64).T) / 2
+    scale = float(np.max(np.diagonal(m), initial=0.0))
+    if scale > 0:
+        try:
+            root = np.linalg.cholesky(m)
+        except np.linalg.LinAlgError:
+            root = None
+        if root is not None and float(np.min(np.diagonal(root))) ** 2 > CHOLESKY_MIN_PIVOT * scale:
+            return root
+    return sqrt_psd(m)
+
+
+def _trace_sqrt_inner(root: np.ndarray, sigma: np.ndarray) -> float:
+    """``sum sqrt(eig(R^T S R))`` = ``tr((R R^T S)^(1/2))``."""
+    if not np.triu(root, 1).any():  # a Cholesky factor: triangular products (BLAS trmm), a third of the work
+        from scipy.linalg.blas import dtrmm
+
+        left = dtrmm(1.0, root, np.asfortranarray(sigma), side=0, lower=1, trans_a=1)  # R^T S
+        inner = dtrmm(1.0, root, left, side=1, lower=1)  # (R^T S) R
+    else:
+        inner = root.T @ sigma @ root
+    eigvals = np.linalg.eigvalsh((inner + inner.T) / 2)
+    return float(np.sqrt(_psd_eigvals(eigvals)).sum())
+
+
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, *, method: str = "eigh",
                        sqrt_sigma1: np.ndarray | None = None, eps: float = 1e-6) -> float:
-    """``tr((S_1 S_2)^(1/2))``; ``sqrt_sigma1`` reuses a precomputed ``S_1^(1/2)`` (eigh method only)."""
+    """``tr((S_1 S_2)^(1/2))``; ``sqrt_sigma1`` reuses a precomputed root ``R`` of ``S_1`` (``R R^T = S_1``, e.g.
+    :func:`psd_root` or :func:`sqrt_psd`; eigh method only)."""
     s1 = np.asarray(sigma1, dtype=np.float64)
     s2 = np.asarray(sigma2, dtype=np.float64)
     if method == "eigh":
-        a = sqrt_psd(s1) if sqrt_sigma1 is None else sqrt_sigma1
-        inner = a @ s2 @ a
-        eigvals = np.linalg.eigvalsh((inner + inner.T) / 2)
-        return float(np.sqrt(_psd_eigvals(eigvals)).sum())
+        return _trace_sqrt_inner(psd_root(s1) if sqrt_sigma1 is None else sqrt_sigma1, s2)
     if method == "sqrtm":
         return _trace_sqrtm(s1, s2, eps)
     raise ValueError(f"unknown Frechet method {method!r} (known: {', '.join(FRECHET_METHODS)})")
@@ -122,13 +159,14 @@ def frechet_distance_from_features(features1: np.ndarray, features2: np.ndarray,
 class FrechetToReference:
     """Frechet distances of many feature sets to one fixed reference Gaussian (e.g. bootstrap resamples).
 
-    The reference's square root is computed once, so each further distance costs one symmetric eigensolve.
+    The reference's square root ``R`` (:func:`psd_root`, ``R R^T = S_ref``) is computed once, so each further
+    distance costs one symmetric eigensolve (values only).
     """
 
     def __init__(self, mu_ref: np.ndarray, sigma_ref: np.ndarray) -> None:
         self.mu = np.asarray(mu_ref, dtype=np.float64)
         self.sigma = np.asarray(sigma_ref, dtype=np.float64)
-        self.sqrt_sigma = sqrt_psd(self.sigma)
+        self.sqrt_sigma = psd_root(self.sigma)
         self.trace_sigma = float(np.trace(self.sigma))
 
     def __call__(self, mu: np.ndarray, sigma: np.ndarray) -> float:
@@ -139,8 +177,8 @@ class FrechetToReference:
     def of_features(self, features: np.ndarray, *, unbiased: bool = False) -> float:
         """The distance of a feature set ``(n, d)``; for ``n < d`` through the ``n x n`` Gram matrix.
 
-        With centred features ``Xc`` and ``S = Xc^T Xc / m``, ``A S A = (Xc A)^T (Xc A) / m`` has the same non-zero
-        eigenvalues as ``(Xc A)(Xc A)^T / m``: an ``n x n`` eigenproblem instead of ``d x d``.
+        With centred features ``Xc``, ``S = Xc^T Xc / m`` and the reference root ``R``, ``R^T S R = (Xc R)^T (Xc R)
+        / m`` has the same non-zero eigenvalues as ``(Xc R)(Xc R)^T / m``: an ``n x n`` eigenproblem, not ``d x d``.
         """
         x = np.asarray(features, dtype=np.float64)
         n = x.shape[0]
@@ -157,7 +195,8 @@ class FrechetToReference:
 
 
 def bootstrap_frechet_ci95(features: np.ndarray, mu_ref: np.ndarray, sigma_ref: np.ndarray, *,
-                           n_boot: int = 200, seed: int = 0, unbiased: bool = False) -> tuple[float, float] | None:
+                           n_boot: int = 200, seed: int = 0, unbiased: bool = False,
+                           point: float | None = None) -> tuple[float, float] | None:
     """Bias-shifted percentile-bootstrap 95% interval of the Frechet distance, resampling ``features``.
 
     The reference statistics stay fixed: the interval shows the uncertainty due to the finite generated set only.
@@ -165,6 +204,7 @@ def bootstrap_frechet_ci95(features: np.ndarray, mu_ref: np.ndarray, sigma_ref: 
     distance: on small sets every resample lands above the point estimate, and the raw percentile interval would not
     even contain it. So the bootstrap distribution is shifted by its bias (its median minus the estimate) before
     taking the 2.5th and 97.5th percentiles, and the lower end is clipped at 0. ``None`` for fewer than 2 features.
+    ``point``: the estimate when the caller already has it (FVD's aggregation), so it is not computed twice.
     """
     x = np.asarray(features, dtype=np.float64)
     if x.shape[0] < 2:
@@ -174,6 +214,28 @@ def bootstrap_frechet_ci95(features: np.ndarray, mu_ref: np.ndarray, sigma_ref: 
     values = np.empty(n_boot)
     for b in range(n_boot):
         values[b] = to_ref.of_features(x[rng.integers(0, x.shape[0], size=x.shape[0])], unbiased=unbiased)
-    bias = float(np.median(values)) - to_ref.of_features(x, unbiased=unbiased)
+    estimate = to_ref.of_features(x, unbiased=unbiased) if point is None else float(point)
+    bias = float(np.median(values)) - estimate
     lo, hi = np.percentile(values, [2.5, 97.5]) - bias
     return max(float(lo), 0.0), float(hi)
+
+
+@contextlib.contextmanager
+def blas_threads(limit: int | None = 1) -> Iterator[None]:
+    """BLAS/LAPACK threads for small dense problems (d <= ~1000: covariances, eigensolves): one by default.
+
+    OpenBLAS's default threads stall on a busy machine: FVD's aggregation took 0.17-2.5 s with default threads
+    against 0.04-0.08 s with one on a loaded 2-core CPU (issue 14), and scipy ``sqrtm`` at d=400 0.74 s against
+    0.14 s. Uses ``threadpoolctl`` when installed; without it the policy cannot be applied at run time (numpy reads
+    ``OPENBLAS_NUM_THREADS`` at import) and this does nothing. ``limit=None`` leaves the threads alone.
+    """
+    if limit is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=limit, user_api="blas"):
+        yield

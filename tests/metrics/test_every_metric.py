@@ -14,7 +14,9 @@ from safetensors.torch import save_file
 from metrics.base import VideoMetric
 from metrics.feature_statistics import FeatureStatistics
 from metrics.stats_file import ReferenceStats, save_reference_stats
+from tests.metrics.encoder_fixtures import tiny_videomae, tiny_vjepa2
 from tests.metrics.tester import MetricTester, tiny_clips, tiny_prompts
+from tests.metrics.vbench_fixtures import vbench_build_args
 from tests.reference_models.test_i3d import random_model
 from vbench_lite.pipeline import ScoreSettings, VideoItem, score
 from vbench_lite.registry import METRICS
@@ -31,25 +33,39 @@ def random_weights(tmp_path_factory) -> Path:
     return path
 
 
-def build_args(name: str, random_weights: Path) -> dict:
+@pytest.fixture(scope="module")
+def encoder_folders(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random-init transformers encoders of cd_fvd's and jedi's architectures (save_pretrained folders)."""
+    root = tmp_path_factory.mktemp("encoders")
+    return {"cd_fvd": tiny_videomae(root / "videomae"), "jedi": tiny_vjepa2(root / "vjepa2")}
+
+
+def build_args(name: str, random_weights: Path, encoder_folders: dict[str, Path] | None = None) -> dict:
     """What a metric needs to be built on a CPU test runner (the defaults for any metric not listed)."""
-    if name == "fvd":
+    if name in ("fvd", "fvd_inf"):
         return {"weights": str(random_weights), "num_frames": 9, "size": 64, "n_boot": 5}
+    if name in ("cd_fvd", "jedi") and encoder_folders:
+        return {"weights": str(encoder_folders[name]), "num_frames": 10, "size": 32, "n_boot": 5}
+    vbench = vbench_build_args(name)  # the VBench quality metrics: small random-init networks, toy CLIP
+    if vbench is not None:
+        return vbench
     return {}
 
 
 def reference_for(metric: VideoMetric, n: int = 6) -> ReferenceStats:
-    """A small random reference set made under the metric's protocol and weights (for metrics that need one)."""
-    feats = np.random.default_rng(5).normal(size=(n, 400))
+    """A small random reference set made under the metric's protocol, weights and feature space (for metrics that
+    need one): 400-d I3D features, or the tiny encoders' 32-d ones."""
+    space = getattr(getattr(metric, "space", None), "space", "i3d")
+    feats = np.random.default_rng(5).normal(size=(n, 400 if space == "i3d" else 32))
     return ReferenceStats(FeatureStatistics.from_features(feats), metric.protocol.describe(), metric.weights_sha256,
-                          metric.config.dtype, features=feats)
+                          getattr(metric.config, "dtype", "float32"), features=feats, feature_space=space)
 
 
 @pytest.fixture(params=REGISTERED)
-def tester(request, random_weights) -> MetricTester:
+def tester(request, random_weights, encoder_folders) -> MetricTester:
     name = request.param
     cls = METRICS.get(name)
-    args = build_args(name, random_weights)
+    args = build_args(name, random_weights, encoder_folders)
 
     def prepare(metric: VideoMetric) -> None:
         if metric.needs_reference:

@@ -162,3 +162,39 @@ def test_bad_arguments():
         trace_sqrt_product(eye, eye, method="magic")
     with pytest.raises(ValueError, match="shape mismatch"):
         frechet_distance(np.zeros(3), eye, np.zeros(4), np.eye(4))
+
+
+def test_cholesky_root_path_agrees_with_scipy_sqrtm_at_d400():
+    # The fast path (Cholesky root, one values-only eigensolve) against scipy's Schur sqrtm, the pytorch-fid
+    # formula: 1e-6 relative (float64 eigensolvers agree to ~1e-13 here; 1e-6 is the acceptance bound).
+    from metrics.functional.frechet import psd_root
+
+    rng = np.random.default_rng(7)
+    s1, s2 = random_spd(400, rng), random_spd(400, rng)
+    root = psd_root(s1)
+    assert np.allclose(np.triu(root, 1), 0) and np.allclose(root @ root.T, s1, atol=1e-12)  # Cholesky was used
+    fast = trace_sqrt_product(s1, s2)
+    assert fast == pytest.approx(trace_sqrt_product(s1, s2, method="sqrtm"), rel=1e-6)
+    assert fast == pytest.approx(trace_sqrt_product(s1, s2, sqrt_sigma1=sqrt_psd(s1)), rel=1e-10)
+    # rank-deficient: the symmetric root, whose round-off eigenvalues are cut off
+    low = random_spd(400, rng, rank=100)
+    assert not np.allclose(np.triu(psd_root(low), 1), 0)
+    assert trace_sqrt_product(low, s2) == pytest.approx(trace_sqrt_product(s2, low), rel=1e-8)
+
+
+def test_bootstrap_reuses_a_given_point_estimate():
+    rng = np.random.default_rng(8)
+    x, ref = rng.normal(size=(50, 6)), random_spd(6, rng)
+    point = FrechetToReference(np.zeros(6), ref).of_features(x)
+    assert bootstrap_frechet_ci95(x, np.zeros(6), ref, n_boot=30, point=point) == \
+        bootstrap_frechet_ci95(x, np.zeros(6), ref, n_boot=30)
+
+
+def test_blas_threads_limits_and_restores():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from metrics.functional.frechet import blas_threads
+
+    before = [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    with blas_threads(1):
+        assert all(p["num_threads"] == 1 for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+    assert [p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"] == before

@@ -32,15 +32,22 @@ from vbench_lite.types import Clip, Prompt, VbenchError
 #: Per metric: the largest difference allowed between batched and one-at-a-time features, as (rtol, atol scale):
 #: batched convolutions and matrix products may sum in another order (CLIP: fp32 embeddings; FVD: the I3D).
 #: Anything not listed must be exact.
-BATCH_TOLERANCE: dict[str, float] = {"clip": 1e-5, "fvd": 1e-5}
+BATCH_TOLERANCE: dict[str, float] = {"clip": 1e-5, "fvd": 1e-5, "fvd_inf": 1e-5, "cd_fvd": 1e-5, "jedi": 1e-5}
 #: Per metric: relative tolerance of the merged-shard compute vs the one-shot compute. Per-video metrics merge by
 #: concatenation (exact); FVD's float64 sums are added in another order.
-MERGE_TOLERANCE: dict[str, float] = {"fvd": 1e-9}
+MERGE_TOLERANCE: dict[str, float] = {"fvd": 1e-9, "fvd_inf": 1e-9, "cd_fvd": 1e-9, "jedi": 1e-9}
 #: Per metric: settings that do not change features (so they must NOT change the cache key), with why.
 NOT_FEATURES: dict[str, dict[str, str]] = {
     "fvd": {"batch_size": "clips per I3D batch", "device": "where the I3D runs", "n_boot": "intervals only",
             "kvd_subsets": "KVD only", "kvd_subset_size": "KVD only",
             "loop_short": "decides only whether short clips are refused (looped clips are noted)"},
+    "fvd_inf": {"batch_size": "clips per I3D batch", "device": "where the I3D runs", "n_boot": "unused",
+                "kvd_subsets": "unused", "kvd_subset_size": "unused", "points": "the fit only",
+                "min_fraction": "the fit only", "repeats": "the fit only",
+                "loop_short": "decides only whether short clips are refused (looped clips are noted)"},
+    **{name: {"batch_size": "clips per encoder batch", "device": "where the encoder runs", "n_boot": "interval only",
+              "loop_short": "decides only whether short clips are refused", "estimator": "the distance only"}
+       for name in ("cd_fvd", "jedi")},
     "temporal": {f"farneback_{k}": "unused by the default flow_method=dis (test_optical_flow.py covers Farneback)"
                  for k in ("pyr_scale", "levels", "winsize", "iterations", "poly_n", "poly_sigma")},
 }
@@ -50,6 +57,9 @@ PERTURB: dict[str, dict[str, Any]] = {
     "clip": {"policy": "middle", "fps": 4.0, "dtype": "bfloat16"},
     "temporal": {"flow_method": "farneback", "dis_preset": "fast"},
     "fvd": {"resize": "short_side_crop", "device": "cpu"},
+    "fvd_inf": {"resize": "short_side_crop", "device": "cpu"},
+    "cd_fvd": {"device": "cpu"},
+    "jedi": {"device": "cpu"},
 }
 SKIP_PERTURB: dict[str, dict[str, str]] = {
     "clip": {"model": "another CLIP needs other weights (their sha256 is in the key through provenance)",
@@ -58,7 +68,28 @@ SKIP_PERTURB: dict[str, dict[str, str]] = {
              "allow_download": "whether open_clip may download; the weights' sha256 is in the key"},
     "fvd": {"weights": "another file's sha256 is in the key; one random-weights file here",
             "dtype": "bfloat16 is tested in test_fvd.py; perturbed here it only warns on CPUs"},
+    "fvd_inf": {"weights": "as fvd", "dtype": "as fvd"},
+    **{name: {"weights": "another folder's sha256 is in the key; one random-weights folder here"}
+       for name in ("cd_fvd", "jedi")},
 }
+
+# The VBench quality metrics (issue 15) and the temporal metric's RAFT / VBench-rule settings.
+_VBENCH_NOT_FEATURES = {"batch_size": "frames per forward pass", "device": "where the network runs",
+                        "allow_download": "whether a missing file may be fetched; the weights' sha256 is in the key"}
+_VBENCH_SKIP = {"weights": "another file's sha256 is in the key; one random-weights file here",
+                "model": "another CLIP needs other weights (their sha256 is in the key)", "pretrained": "as model",
+                "arch": "another architecture needs other weights", "head": "the mlp head needs an mlp file "
+                "(test_aesthetic_quality.py)", "head_weights": "as weights"}
+for _name in ("subject_consistency", "background_consistency", "aesthetic_quality", "imaging_quality"):
+    NOT_FEATURES[_name] = dict(_VBENCH_NOT_FEATURES)
+    SKIP_PERTURB[_name] = dict(_VBENCH_SKIP)
+    PERTURB[_name] = {"device": "cpu"}
+PERTURB["imaging_quality"].update(preprocess="shorter", scales="48")
+PERTURB["temporal"].update(dynamic_rule="vbench", device="cpu")
+NOT_FEATURES["temporal"].update(raft_iterations="unused by the default flow_method=dis (test_raft_flow.py)",
+                                device="where RAFT runs (unused by DIS)", allow_download=_VBENCH_NOT_FEATURES[
+                                    "allow_download"])
+SKIP_PERTURB.setdefault("temporal", {}).update(weights="RAFT weights: only read with flow_method=raft_*")
 
 
 def tiny_clips(n: int = 4, frames: int = 10, size: int = 32, seed: int = 0) -> list[Clip]:

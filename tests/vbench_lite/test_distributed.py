@@ -88,3 +88,21 @@ def test_failed_rank_inputs_are_reported_and_rerun_resumes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "generated 1 clips, 3 already present" in proc.stdout
     assert json.loads((out / "results.json").read_text())["counts"]["videos"] == 4
+
+
+@pytest.mark.slow
+def test_two_ranks_with_two_workers_each_equal_one_rank_without_workers(tmp_path):
+    # Each rank streams its shard through its own decode workers: neither the workers nor the ranks may change
+    # a number (exact equality: brightness is a float64 mean, gathered unchanged).
+    one, two = tmp_path / "one", tmp_path / "two"
+    p1 = _launch([*RUN_ARGS, "--workers", "0"], one, 1)
+    assert p1.returncode == 0, p1.stderr
+    p2 = _launch([*RUN_ARGS, "--workers", "2"], two, 2)
+    assert p2.returncode == 0, p2.stderr[-3000:]
+    r1 = json.loads((one / "results.json").read_text())
+    r2 = json.loads((two / "results.json").read_text())
+    assert r2["provenance"]["world_size"] == 2
+    assert r1["metrics"] == r2["metrics"]
+    rows1 = [{k: v for k, v in r.items() if k != "path"} for r in _rows(one / "per_video.csv")]
+    rows2 = [{k: v for k, v in r.items() if k != "path"} for r in _rows(two / "per_video.csv")]
+    assert rows1 == rows2 and len(rows1) == 10

@@ -400,6 +400,21 @@ def test_progress_is_one_bar_on_stderr_with_rate_and_eta(tmp_path, capsys, monke
     assert not re.search(r"clip/s|s/clip", capsys.readouterr().out)  # the bar is on stderr only
 
 
+def test_score_ends_with_a_stage_breakdown_on_stderr(tmp_path, capsys, monkeypatch):
+    videos = tmp_path / "videos"
+    for i in range(3):
+        frame_folder(videos / f"p{i}" / "0", values=(i, i))
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["score", "--videos", str(videos), "--suite", p_suite(tmp_path), "--metrics", "brightness",
+                 "--no-report", "--batch-size", "2", "--workers", "0", "--device", "cpu"]) == 0
+    text = terminal.getvalue()
+    assert re.search(r"stage times \([\d.]+ s wall, [\d.]+ clips/s\)", text), text
+    for stage in ("cache", "decode", "model:brightness", "aggregate:brightness"):
+        assert re.search(rf"^  {re.escape(stage)} +[\d.]+ s +[\d.]+%$", text, re.M), stage
+    assert "stage times" not in capsys.readouterr().out
+
+
 def test_score_videos_writes_the_reports_run_writes(tmp_path, capsys):
     videos, out = tmp_path / "videos", tmp_path / "out"
     frame_folder(videos / "p1" / "0", values=(5, 5))

@@ -48,7 +48,37 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-side", type=int, default=SCORE_MAX_SIDE,
                    help=f"downscale frames larger than this at decode (default {SCORE_MAX_SIDE}; 0: full size)")
     p.add_argument("--batch-size", type=int, default=8, help="clips per extraction batch")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes decoding and preprocessing clips ahead of the models (default: from the CPU "
+                   "count; 0: in this process); never changes a number")
+    add_device_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def device_name(text: str) -> str:
+    """``--device``: ``cpu``, ``cuda`` or ``cuda:N`` (checked against the machine when the metrics are built)."""
+    value = text.strip().lower()
+    if value in ("cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+
+
+def add_device_option(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    p.add_argument("--device", type=device_name, default=None, metavar="cpu|cuda",
+                   help=help or "where every model metric runs (default: cuda when available); a metric's own "
+                   "--metric-args NAME.device=... wins")
+
+
+def check_device(device: str | None) -> None:
+    """``--device cuda`` on a machine where torch sees no GPU is a usage error, said before anything runs."""
+    if not device or device == "cpu":
+        return
+    import torch
+
+    index = int(device.partition(":")[2] or 0)
+    if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+        seen = torch.cuda.device_count() if torch.cuda.is_available() else "no"
+        raise VbenchError(f"--device {device}: torch sees {seen} CUDA device(s) here; use --device cpu")
 
 
 def metric_names(text: str) -> list[str]:
@@ -99,6 +129,10 @@ def validate_score_args(args: argparse.Namespace) -> None:
     for name in names:
         _check_metric_name(name)
     requested_metrics(args)
+    check_device(getattr(args, "device", None))
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 0:
+        raise VbenchError(f"--workers must be 0 (decode in process) or more, got {workers}")
     for option in ("max_frames", "batch_size"):
         value = getattr(args, option, 1)
         if value is not None and value < 1:

@@ -9,6 +9,9 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="a smaller demo (few prompts, no DiT) for smoke tests")
     p.add_argument("--no-dit", action="store_true", help="skip the reference DiT runs")
     p.add_argument("--no-attention", action="store_true", help="skip the attention measurement")
+    from vbench_lite.commands._common import add_device_option
+
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -22,5 +25,10 @@ def run(args) -> int:
         settings = replace(settings, with_dit=False)
     if args.no_attention:
         settings = replace(settings, with_attention=False)
+    if args.device:
+        from vbench_lite.commands._common import check_device
+
+        check_device(args.device)
+        settings = replace(settings, device=args.device)
     outcome = run_demo(args.out, settings)
     return 0 if outcome.runs else 2

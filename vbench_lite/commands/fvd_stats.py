@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vbench_lite.commands._common import add_device_option
 from vbench_lite.types import SCORE_MAX_SIDE
 
 
@@ -37,7 +38,9 @@ def register(subparsers) -> None:
                    f"0: full size, the canonical protocol)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    add_device_option(p, "where the I3D runs (default: cuda when available)")
+    p.add_argument("--tf32", action="store_true", help="allow TF32 on CUDA (faster; features differ by ~1e-3 "
+                   "relative; off by default: the canonical protocol runs in exact float32)")
     p.set_defaults(func=run)
 
 
@@ -45,10 +48,13 @@ def run(args: argparse.Namespace) -> int:
     from metrics.fvd import FrechetVideoDistance
     from metrics.i3d_features import reference_from_directory
     from metrics.stats_file import save_reference_stats
+    from vbench_lite.commands._common import check_device
 
+    check_device(args.device)
     metric = FrechetVideoDistance(weights=args.weights, num_frames=args.num_frames, stride=args.stride,
                                   start=args.start, resize=args.resize, size=args.size, loop_short=args.loop_short,
-                                  batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+                                  batch_size=args.batch_size, dtype=args.dtype, device=args.device,
+                                  tf32=args.tf32)
     metric.set_decode_settings(max_side=args.max_side)  # the decode rule joins the protocol (and its hash)
     show = sys.stderr.isatty()
 

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from vbench_lite.commands._common import add_score_options, report_failures, requested_metrics, validate_score_args
+from vbench_lite.stages import StageTimes
 from vbench_lite.types import VbenchError
+from vbench_lite.vbench_compat.score import add_vbench_options, run_vbench_score
 
 
 def register(sub) -> None:
@@ -19,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, help="where results go (default: the run folder, or DIR/.vbench-lite)")
     p.add_argument("--no-report", action="store_true", help="skip report.md / report.html")
     add_score_options(p)
+    add_vbench_options(p)  # --mode vbench (vbench_lite/vbench_compat/score.py)
     p.set_defaults(func=run_score)
 
 
@@ -64,16 +67,20 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
     names, skipped = requested_metrics(args)
     for name, why in skipped.items():
         print(f"vbench-lite: {name}: {why}", file=sys.stderr)
-    metrics, metric_failures = build_metrics(names, parse_metric_args(args.metric_args))
+    metrics, metric_failures = build_metrics(names, parse_metric_args(args.metric_args),
+                                             device=getattr(args, "device", None))
     for f in metric_failures:
         print(f"vbench-lite: metric unavailable: {f.error}")
     settings = ScoreSettings(max_frames=args.max_frames, max_side=args.max_side, batch_size=args.batch_size,
-                             seed=getattr(args, "seed", 0) or 0)
+                             seed=getattr(args, "seed", 0) or 0, workers=getattr(args, "workers", None))
+    stages = StageTimes()
     results = score(items, metrics, out, suite=suite, generator_desc=generator_desc, reference=args.reference,
                     settings=settings, failures=failures + metric_failures, dist=dist, skipped_metrics=skipped,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, stages=stages)
     if results is not None:
         print_summary(results, out)
+        if not args.no_progress:  # the stage breakdown goes with the progress bar: on stderr, for people
+            print("\n".join(stages.lines(len(items))), file=sys.stderr)
         report_failures([Failure(**f) for f in results["failures"]])
     return results
 
@@ -105,6 +112,8 @@ def print_summary(results: dict, out: Path) -> None:
 
 
 def run_score(args) -> int:
+    if getattr(args, "mode", None) == "vbench":
+        return run_vbench_score(args)
     from reports.run_report import write_run_reports
     from vbench_lite.distributed import init_from_env
 
