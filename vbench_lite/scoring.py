@@ -82,16 +82,23 @@ def collect_videos(root: str | Path, suite: Suite | None) -> tuple[list[VideoIte
     # are two prompts with two sets of files.
     by_text = {**{_norm_text(p.text): p for p in suite.prompts}, **{p.text: p for p in suite.prompts}} if suite else {}
     by_id = {p.id: p for p in suite.prompts} if suite else {}
+    # A suite made from a `file,prompt` CSV names each video file itself (sample i of a prompt is files[i]).
+    by_file = {file: (p, i) for p in (suite.prompts if suite else [])
+               for i, file in enumerate(p.fields.get("files", []))}
     items: list[VideoItem] = []
     failures: list[Failure] = []
     seen: set[tuple[str, int]] = set()
     for path in find_videos(root):
-        key, sample, style = parse_video_name(path, root)
-        try:
-            prompt = _prompt_for(key, style, by_id, by_text, suite)
-        except VbenchError as exc:
-            failures.append(Failure(str(path), f"{path}: {exc}", None, sample, "match"))
-            continue
+        relative = path.relative_to(root).as_posix()
+        if relative in by_file:
+            prompt, sample = by_file[relative]
+        else:
+            key, sample, style = parse_video_name(path, root)
+            try:
+                prompt = _prompt_for(key, style, by_id, by_text, suite)
+            except VbenchError as exc:
+                failures.append(Failure(str(path), f"{path}: {exc}", None, sample, "match"))
+                continue
         if (prompt.id, sample) in seen:
             failures.append(Failure(str(path), f"{path}: a second video for prompt {prompt.id!r} sample {sample}",
                                     prompt.id, sample, "match"))

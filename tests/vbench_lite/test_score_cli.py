@@ -17,7 +17,7 @@ from PIL import Image
 from metrics.base import MetricResult, VideoMetric
 from tests.fixtures.brightness import BrightnessMetric
 from vbench_lite.cli import main
-from vbench_lite.types import Clip
+from vbench_lite.types import Clip, VbenchError
 from vbench_lite.video_io import parse_video_name, write_video
 
 HERE = "tests.vbench_lite.test_score_cli"
@@ -442,3 +442,32 @@ def test_default_metrics_without_reference_leave_fvd_out_and_say_so(tmp_path, ca
     captured = capsys.readouterr()
     assert "vbench-lite: fvd: not computed: no --reference given" in captured.err
     assert "fvd" in captured.out and "not computed" in captured.out
+
+
+def test_a_file_prompt_mapping_scores_a_flat_folder_of_any_names(tmp_path):
+    # Issue 12 (newcomer): files named anything, mapped to prompts by a `file,prompt` CSV; rows of one text are
+    # that prompt's samples in row order.
+    videos = tmp_path / "videos"
+    frame_folder(videos / "take_07", values=(10, 10))
+    frame_folder(videos / "take_08", values=(20, 20))
+    frame_folder(videos / "clip.final", values=(30, 30))
+    frame_folder(videos / "unmapped", values=(40, 40))
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("file,prompt\ntake_07,a red circle\ntake_08,a red circle\nclip.final,a blue square\n")
+    out = tmp_path / "out"
+    assert score("--videos", str(videos), "--suite", str(mapping), "--metrics", "brightness", "--out", str(out)) == 0
+    rows = {(r["text"], r["sample"]): float(r["brightness"])
+            for r in csv.DictReader(io.StringIO((out / "per_video.csv").read_text()))}
+    # brightness of a constant frame folder is its value / 255 (exact in float64)
+    assert rows[("a red circle", "0")] == 10 / 255 and rows[("a red circle", "1")] == 20 / 255
+    assert rows[("a blue square", "0")] == 30 / 255
+    assert rows[("unmapped", "0")] == 40 / 255  # a file the mapping does not name is matched by its name as before
+
+
+def test_a_file_mapping_refuses_a_file_named_twice(tmp_path):
+    from vbench_lite.prompts import load_suite
+
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("file,prompt\na.mp4,one\na.mp4,two\n")
+    with pytest.raises(VbenchError, match="file 'a.mp4' is mapped twice"):
+        load_suite(str(mapping))

@@ -220,4 +220,23 @@ def import_csv(path: str | Path) -> Suite:
                            "dimensions": _split_dimensions(row.get("dimensions") or ""), "fields": fields})
     except csv.Error as exc:
         raise VbenchError(f"{path}: unreadable CSV ({exc})") from exc
+    if "file" in header:
+        drafts = _merge_file_rows(path, drafts)
     return _imported_suite(path, drafts, "CSV")
+
+
+def _merge_file_rows(path: Path, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ``file,prompt`` mapping for a flat folder: rows of one prompt text are that prompt's samples, in row order
+    (``fields["files"]``: sample i is ``files[i]``), so any file names can be scored against their prompts."""
+    merged: dict[str, dict[str, Any]] = {}
+    seen_files: set[str] = set()
+    for draft in drafts:
+        file = str(draft["fields"].pop("file", "")).strip()
+        if not file:
+            raise VbenchError(f"{path}: prompt {draft['text']!r} has no file in the 'file' column")
+        if file in seen_files:
+            raise VbenchError(f"{path}: file {file!r} is mapped twice")
+        seen_files.add(file)
+        first = merged.setdefault(draft["text"], {**draft, "fields": {**draft["fields"], "files": []}})
+        first["fields"]["files"].append(file)
+    return list(merged.values())
