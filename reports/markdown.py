@@ -88,14 +88,16 @@ def leaderboard_markdown(df: pd.DataFrame, *, intervals: bool = True, width: int
             text = f"**{text}**" if best else text
             cells.append(f"{text} {TOY_MARK}" if str(r["run"]) in toy_cells else text)
         columns.append((header, cells))
-    fixed_header = ["rank", "run", "mean rank"]
+    scored = _has_score(df)  # the overall score orders the ranking: show it beside the mean rank
+    fixed_header = ["rank", "run", *(["score"] if scored else []), "mean rank"]
     labels = run_labels(list(df["run"]))
-    fixed = [[fmt_rank(r.get("rank")), labels[i], fmt_rank(r.get("mean_rank"))]
-             for i, (_, r) in enumerate(df.iterrows())]
+    fixed = [[fmt_rank(r.get("rank")), labels[i], *([fmt_score(r.get("score"))] if scored else []),
+              fmt_rank(r.get("mean_rank"))] for i, (_, r) in enumerate(df.iterrows())]
+    fixed_align = ["r", "l", *(["r"] if scored else []), "r"]
 
     def table(chunk: list[tuple[str, list[str]]]) -> str:
         rows = [[*f, *(cells[i] for _, cells in chunk)] for i, f in enumerate(fixed)]
-        return markdown_table([*fixed_header, *(h for h, _ in chunk)], rows, ["r", "l", "r", *["r"] * len(chunk)],
+        return markdown_table([*fixed_header, *(h for h, _ in chunk)], rows, [*fixed_align, *["r"] * len(chunk)],
                               pad=True)
 
     tables: list[str] = []
@@ -128,13 +130,28 @@ def _wrap_pairs(lead: str, items: Sequence[str], width: int) -> str:
 def ranking_markdown(df: pd.DataFrame, width: int = 120) -> str:
     """The short final ranking: rank, run, mean rank and each metric family's mean rank (what the rank orders)."""
     families = [c for c in df.columns if c.startswith("family_rank[")]
-    header = ["rank", "run", "mean rank", *[c[len("family_rank["):-1] for c in families]]
+    scored = _has_score(df)
+    lead = ["rank", "run", *(["score"] if scored else []), "mean rank"]
+    header = [*lead, *[c[len("family_rank["):-1] for c in families]]
     labels = run_labels(list(df["run"]))
-    rows = [[fmt_rank(r.get("rank")), labels[i], fmt_rank(r.get("mean_rank")), *[fmt_rank(r.get(c)) for c in families]]
+    rows = [[fmt_rank(r.get("rank")), labels[i], *([fmt_score(r.get("score"))] if scored else []),
+             fmt_rank(r.get("mean_rank")), *[fmt_rank(r.get(c)) for c in families]]
             for i, (_, r) in enumerate(df.iterrows())]
-    text = markdown_table(header, rows, ["r", "l", *["r"] * (len(header) - 2)], pad=True)
-    return text if table_width(text) <= width else markdown_table(header[:3], [r[:3] for r in rows],
-                                                                  ["r", "l", "r"], pad=True)
+    # Too wide for the terminal: drop family columns from the right, never the rank, run, score or mean rank.
+    for n in range(len(header), len(lead) - 1, -1):
+        text = markdown_table(header[:n], [r[:n] for r in rows], ["r", "l", *["r"] * (n - 2)], pad=True)
+        if table_width(text) <= width:
+            break
+    return text
+
+
+def _has_score(df: pd.DataFrame) -> bool:
+    return "score" in df.columns and bool(df["score"].notna().any())
+
+
+def fmt_score(value: Any) -> str:
+    """The overall score (0-100, higher is better) to one decimal; an empty cell when there is none."""
+    return "" if value is None or pd.isna(value) else f"{float(value):.1f}"
 
 
 def dimension_markdown(df: pd.DataFrame, metric: str) -> str | None:

@@ -150,8 +150,12 @@ def test_ranking_is_short(tmp_path):
     board = _wide_board(tmp_path)
     lines = ranking_markdown(board).splitlines()
     header = [c.strip() for c in lines[0].split("|")[1:-1]]
-    assert header == ["rank", "run", "mean rank", "text_alignment", "temporal_consistency", "distribution", "dynamics"]
+    families = ["text_alignment", "temporal_consistency", "distribution", "dynamics"]
+    assert header[:4] == ["rank", "run", "score", "mean rank"] and header[4:] == families[:len(header) - 4]
+    assert len(header) >= 6  # as many families as fit in 120 columns, dropped from the right
     assert len(lines) == 2 + len(board) and max(display_width(line) for line in lines) <= 120
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in lines[2:]]
     assert [c[0] for c in cells] == [str(r) for r in board["rank"]]
-    assert [c[2] for c in cells] == [fmt_rank(r) for r in board["mean_rank"]]
+    assert [c[2] for c in cells] == [f"{s:.1f}" for s in board["score"]]  # the score the rank orders by
+    assert [float(c[2]) for c in cells] == sorted((float(c[2]) for c in cells), reverse=True)
+    assert [c[3] for c in cells] == [fmt_rank(r) for r in board["mean_rank"]]
