@@ -71,8 +71,9 @@ class EncoderDistance(VideoMetric):
 
     def cache_key(self) -> str:
         """Protocol (with the decode rule), weights, feature space: not the device, batch size or interval."""
+        # loop_short too: looped features of short clips must never be reused by a run that refuses short clips.
         blob = json.dumps({"v": self.feature_version, "protocol": self.protocol.hash(), "weights": self.weights_sha256,
-                           "space": self.space.describe()}, sort_keys=True)
+                           "space": self.space.describe(), "loop_short": self.config.loop_short}, sort_keys=True)
         return f"{self.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
     def set_decode_settings(self, **settings: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 #: CPU flags (``/proc/cpuinfo``) of native bfloat16 arithmetic: x86 AVX-512 BF16 or AMX-BF16, Arm's BF16 extension.
@@ -36,3 +38,24 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextlib.contextmanager
+def tf32_policy(device, allow: bool) -> Iterator[None]:
+    """On CUDA, TF32 matmuls and cuDNN convolutions exactly as asked for the duration, restored afterwards.
+
+    PyTorch's defaults (cuDNN TF32 on, matmul TF32 off) moved FVD by 2.3e-5 relative and broke batched == single
+    at 1e-5 on an H200 (issue 14): model metrics run in exact float32 on GPUs unless a metric offers an opt-in
+    (``fvd.tf32=true``), so GPU and CPU features agree to float32 rounding and may share a cache.
+    """
+    import torch
+
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(allow)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old

@@ -7,11 +7,10 @@ scored clips are.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 from metrics import hardware
 from metrics.feature_statistics import FEATURE_DIM, FeatureStatistics
 from metrics.fvd_protocol import FvdProtocol, preprocess_clip, select_frames
-from metrics.hardware import default_device
+from metrics.hardware import default_device, tf32_policy
 from metrics.stats_file import ReferenceStats
 from vbench_lite.types import Clip, VbenchError
 from vbench_lite.video_io import find_videos, read_video
@@ -108,24 +107,6 @@ class I3dFeatureExtractor:
             videos = torch.stack([preprocess_clip(f, self.protocol, src) for f, src in batch])  # (B, 3, T, S, S)
             out.append(self(videos).numpy())
         return np.concatenate(out) if out else np.zeros((0, FEATURE_DIM), np.float32)
-
-
-@contextlib.contextmanager
-def tf32_policy(device: torch.device, allow: bool) -> Iterator[None]:
-    """On CUDA, TF32 matmuls and cuDNN convolutions exactly as asked for the duration, restored afterwards.
-
-    PyTorch's defaults (cuDNN TF32 on, matmul TF32 off) moved FVD by 2.3e-5 relative and broke batched == single
-    at 1e-5 on an H200 (issue 14): the canonical protocol runs in exact float32 unless ``fvd.tf32=true``.
-    """
-    if device.type != "cuda":
-        yield
-        return
-    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = bool(allow)
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
 def _frames_and_source(clip: np.ndarray | Clip) -> tuple[np.ndarray, str]:

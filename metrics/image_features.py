@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from metrics.hardware import tf32_policy
 from vbench_lite.model_zoo import ModelSpec, local_weights, missing_weights_error
 from vbench_lite.types import VbenchError
 
@@ -135,7 +136,8 @@ def load_open_clip(spec: ModelSpec, metric: str, model: str, pretrained: str | N
 @torch.inference_mode()
 def run_batched(model: Any, pixels: torch.Tensor, batch_size: int, device: str) -> torch.Tensor:
     """``model(pixels)`` in chunks of ``batch_size`` on ``device``, float32 on the CPU."""
-    out = [model(pixels[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(pixels), batch_size)]
+    with tf32_policy(device, False):  # exact float32 on GPUs too (see metrics.hardware.tf32_policy)
+        out = [model(pixels[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(pixels), batch_size)]
     return torch.cat(out)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from metrics.hardware import tf32_policy
 from metrics.image_features import load_checked, read_state_dict
 from vbench_lite.model_zoo import RAFT_LARGE, RAFT_SMALL
 
@@ -74,7 +75,8 @@ class RaftEstimator:
                     .float().to(self.device) for x in (a_all, b_all))
             a, pad = pad_to_multiple(a * (2.0 / 255.0) - 1.0)
             b, _ = pad_to_multiple(b * (2.0 / 255.0) - 1.0)
-            flow = self.model(a, b, num_flow_updates=self.iterations)[-1]  # (n, 2, H', W'), (u, v) in pixels
+            with tf32_policy(self.device, False):  # exact float32 on GPUs too (see metrics.hardware.tf32_policy)
+                flow = self.model(a, b, num_flow_updates=self.iterations)[-1]  # (n, 2, H', W'), (u, v) in pixels
             left, right, top, bottom = pad
             flow = flow[:, :, top:flow.shape[-2] - bottom, left:flow.shape[-1] - right]
             out.extend(np.ascontiguousarray(f.permute(1, 2, 0).float().cpu().numpy()) for f in flow)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from metrics.fvd_protocol import FvdProtocol, preprocess_clip
+from metrics.hardware import tf32_policy
 from vbench_lite.model_zoo import ModelSpec, local_weights, missing_weights_error
 from vbench_lite.types import VbenchError
 
@@ -173,7 +174,8 @@ class VideoEncoderFeatures:
         out = []
         for i in range(0, len(clips), self.batch_size):
             batch = torch.stack([self.prepare(np.asarray(c)) for c in clips[i:i + self.batch_size]])
-            out.append(encode(self.model, self.spec.family, batch.to(self.device)).float().cpu().numpy())
+            with tf32_policy(self.device, False):  # exact float32 on GPUs too (see metrics.hardware.tf32_policy)
+                out.append(encode(self.model, self.spec.family, batch.to(self.device)).float().cpu().numpy())
         if not out:
             return np.zeros((0, 0), dtype=np.float32)
         return np.concatenate(out).astype(np.float32)

@@ -235,6 +235,13 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
     df = df.reindex(columns=columns)
     df = df.sort_values(["rank", "run"], kind="stable", na_position="last").reset_index(drop=True)
     two_sided = any(families[m] in TWO_SIDED_FAMILIES for m in names)
+    score_note = NO_ANCHOR_NOTE if anchor is None and two_sided else None
+    if anchor is not None:  # a metric the anchor lacks falls back to "best run, one-sided" (overall_score.py): say so
+        anchor_row = df[df["run"] == anchor]
+        lacking = [m for m in names if anchor_row.empty or pd.isna(anchor_row[m].iloc[0])]
+        if lacking:
+            score_note = (f"overall score: the anchor {anchor} has no value for {', '.join(lacking)}; those metrics "
+                          "are measured against the best run, one-sided")
     rank_cols = ["rank"] + [f"{m}_rank" for m in names]
     for col in rank_cols:
         if df[col].notna().all():
@@ -243,7 +250,7 @@ def build_leaderboard(runs: Sequence[Run], *, allow_mixed: bool = False,
                 "dimensions": {m: sorted(dims_by_metric[m]) for m in names}, "notes": notes,
                 "families": families, "toy": {m: runs_ for m, runs_ in toy.items() if runs_},
                 "toy_descriptions": list(dict.fromkeys(t for run in runs for t in run.toy_descriptions)),
-                "anchor": anchor, "score_note": NO_ANCHOR_NOTE if anchor is None and two_sided else None}
+                "anchor": anchor, "score_note": score_note}
     return df
 
 

@@ -16,6 +16,8 @@ the exact renderer with other seeds), beyond sampling noise, in units of the anc
 ``g = d / (1 + d)``  in [0, 1): 0 for no detectable difference, 1/2 at one standard deviation, -> 1 for a total
                     failure; strictly increasing, so a stronger defect always scores lower
 
+For set-level metrics (FVD, KVD, cd-FVD, JEDi) there are no per-clip values: ``s`` is then the interval's
+half-width scaled the same way, a unit of sampling spread rather than a per-clip standard deviation.
 A run without a value gets ``g = 1``. ``g`` is averaged within each family, families averaged, and
 ``score = 100 (1 - mean)``: 100 is indistinguishable from the anchor on every family.
 

@@ -155,8 +155,11 @@ def feature_dir(out_dir: Path, metric: VideoMetric, settings: ScoreSettings) -> 
     """Where a metric's per-clip features live: keyed by the metric's own key (model, weights, settings) and the
     decode settings, so a 16-frame run's features are never reused for a 128-frame request. The prompt text of
     ``uses_text`` metrics is checked per file (see :func:`load_features`)."""
-    blob = json.dumps({"metric": metric.cache_key(), "decode": settings.decode()}, sort_keys=True)
-    return out_dir / "features" / f"{metric.name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    key = metric.cache_key()
+    blob = json.dumps({"metric": key, "decode": settings.decode()}, sort_keys=True)
+    # The key's own prefix, not the metric's name: metrics that share features (fvd_inf reads fvd's I3D features)
+    # share the folder.
+    return out_dir / "features" / f"{key.rsplit('-', 1)[0]}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 def _feature_path(folder: Path, item: VideoItem) -> Path:
@@ -316,7 +319,10 @@ def _extract_batch(metric: VideoMetric, todo: list[tuple[VideoItem, str]], clips
     if not ready:
         return
     try:
-        pairs = list(zip(ready, run(ready)))
+        outputs = run(ready)
+        if len(outputs) != len(ready):  # a metric that drops a clip would make it vanish without a failure line
+            raise RuntimeError(f"{metric.name} returned {len(outputs)} feature sets for {len(ready)} clips")
+        pairs = list(zip(ready, outputs))
     except Exception:
         # One bad clip must not fail the batch: retry one at a time to find it.
         pairs = []

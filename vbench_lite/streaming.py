@@ -25,6 +25,8 @@ from vbench_lite.video_io import read_video
 PREFETCH = 2
 #: Most decode workers a default picks: beyond this the models, not the decoders, are the bottleneck.
 MAX_DEFAULT_WORKERS = 8
+#: Seconds a decode worker may take for one batch before the run fails instead of hanging.
+WORKER_TIMEOUT_S = 600
 
 
 def default_workers() -> int:
@@ -172,6 +174,8 @@ def stream(jobs: ClipJobs, *, batch_size: int, workers: int, pin_memory: bool = 
         options = {"prefetch_factor": PREFETCH, "worker_init_fn": functools.partial(_worker_init, os.getpid()),
                    "persistent_workers": False,
                    "multiprocessing_context": _context()}
+    if workers > 0:  # a worker stuck on one batch this long (decoding is seconds a clip) is an error, not a hang
+        options.setdefault("timeout", WORKER_TIMEOUT_S)
     loader = DataLoader(jobs, batch_size=max(1, batch_size), shuffle=False, num_workers=workers,
                         collate_fn=_as_list, pin_memory=pin_memory, **options)
     return iter(loader)

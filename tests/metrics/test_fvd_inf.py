@@ -54,7 +54,14 @@ def test_fit_is_the_hand_fit_of_fvd_at_hand_drawn_subsets(weights):
 
 def test_shares_fvds_cache_and_reports_the_fit(weights):
     fvd_inf = FvdInfinity(weights=str(weights), num_frames=9, size=64, repeats=1)
-    assert fvd_inf.cache_key() == FrechetVideoDistance(weights=str(weights), num_frames=9, size=64).cache_key()
+    fvd = FrechetVideoDistance(weights=str(weights), num_frames=9, size=64)
+    assert fvd_inf.cache_key() == fvd.cache_key()
+    # ...and the pipeline's feature folder, where the sharing happens (it once was named after the metric)
+    from pathlib import Path
+
+    from vbench_lite.scoring import ScoreSettings, feature_dir
+
+    assert feature_dir(Path("RUN"), fvd_inf, ScoreSettings()) == feature_dir(Path("RUN"), fvd, ScoreSettings())
     rng = np.random.default_rng(1)
     y = rng.normal(size=(30, 400))
     ref = ReferenceStats(FeatureStatistics.from_features(y), fvd_inf.protocol.describe(), fvd_inf.weights_sha256,

@@ -27,6 +27,7 @@ import pytest
 import torch
 
 from metrics.base import VideoMetric
+from metrics.hardware import default_device
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 #: Per metric: the largest difference allowed between batched and one-at-a-time features, as (rtol, atol scale):
@@ -46,20 +47,23 @@ NOT_FEATURES: dict[str, dict[str, str]] = {
                 "min_fraction": "the fit only", "repeats": "the fit only",
                 "loop_short": "decides only whether short clips are refused (looped clips are noted)"},
     **{name: {"batch_size": "clips per encoder batch", "device": "where the encoder runs", "n_boot": "interval only",
-              "loop_short": "decides only whether short clips are refused", "estimator": "the distance only"}
+              "estimator": "the distance only"}
        for name in ("cd_fvd", "jedi")},
     "temporal": {f"farneback_{k}": "unused by the default flow_method=dis (test_optical_flow.py covers Farneback)"
                  for k in ("pyr_scale", "levels", "winsize", "iterations", "poly_n", "poly_sigma")},
 }
+#: Another spelling of the default device (same type, explicit index): must never change a cache key, on a CPU runner
+#: or on a GPU machine (the device TYPE may, e.g. FVD keys it with TF32; tests/vbench_lite/test_scoring.py).
+SAME_DEVICE_TYPE = f"{default_device()}:0"
 #: Per metric and setting: a value other than the default that can be built here (None: cannot be built on this
 #: machine, with the reason as the dict's value in SKIP_PERTURB).
 PERTURB: dict[str, dict[str, Any]] = {
     "clip": {"policy": "middle", "fps": 4.0, "dtype": "bfloat16"},
     "temporal": {"flow_method": "farneback", "dis_preset": "fast"},
-    "fvd": {"resize": "short_side_crop", "device": "cpu"},
-    "fvd_inf": {"resize": "short_side_crop", "device": "cpu"},
-    "cd_fvd": {"device": "cpu"},
-    "jedi": {"device": "cpu"},
+    "fvd": {"resize": "short_side_crop", "device": SAME_DEVICE_TYPE},
+    "fvd_inf": {"resize": "short_side_crop", "device": SAME_DEVICE_TYPE},
+    "cd_fvd": {"device": SAME_DEVICE_TYPE},
+    "jedi": {"device": SAME_DEVICE_TYPE},
 }
 SKIP_PERTURB: dict[str, dict[str, str]] = {
     "clip": {"model": "another CLIP needs other weights (their sha256 is in the key through provenance)",
@@ -83,9 +87,9 @@ _VBENCH_SKIP = {"weights": "another file's sha256 is in the key; one random-weig
 for _name in ("subject_consistency", "background_consistency", "aesthetic_quality", "imaging_quality"):
     NOT_FEATURES[_name] = dict(_VBENCH_NOT_FEATURES)
     SKIP_PERTURB[_name] = dict(_VBENCH_SKIP)
-    PERTURB[_name] = {"device": "cpu"}
+    PERTURB[_name] = {"device": SAME_DEVICE_TYPE}
 PERTURB["imaging_quality"].update(preprocess="shorter", scales="48")
-PERTURB["temporal"].update(dynamic_rule="vbench", device="cpu")
+PERTURB["temporal"].update(dynamic_rule="vbench", device=SAME_DEVICE_TYPE)
 NOT_FEATURES["temporal"].update(raft_iterations="unused by the default flow_method=dis (test_raft_flow.py)",
                                 device="where RAFT runs (unused by DIS)", allow_download=_VBENCH_NOT_FEATURES[
                                     "allow_download"])

@@ -304,6 +304,12 @@ def test_overall_score_against_an_anchor_by_hand(tmp_path):
     assert free.attrs["score_note"] and free.iloc[0]["run"] in ("still", "ref")
     with pytest.raises(VbenchError, match="--anchor nope: not one of the runs"):
         build_leaderboard(load_runs(folders), anchor="nope")
+    # an anchor without a value for a metric: that metric falls back to the best run, and the board says so
+    bare = write_results(tmp_path / "bare", results_dict({"clip_similarity": _entry(0.30, 0.02,
+                                                                                     family="text_alignment")}))
+    partial = build_leaderboard(load_runs([bare, *folders[1:]]), anchor="bare")
+    assert partial.attrs["score_note"] == ("overall score: the anchor bare has no value for temporal_flicker; those "
+                                           "metrics are measured against the best run, one-sided")
 
 
 def test_score_is_strictly_decreasing_in_the_gap(tmp_path):

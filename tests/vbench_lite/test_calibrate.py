@@ -121,6 +121,10 @@ def test_calibrate_command_on_own_videos(tmp_path, capsys):
     (["--strengths", "0"], "--strengths: need numbers > 0"),
     (["--videos", "VIDEOS", "--defects", "remove_object"], "remove_object changes the rendered scene"),
     (["--suite", "synthetic", "--videos", "VIDEOS"], "give --suite or --videos, not both"),
+    # found before any clip is rendered (they used to drop the metric with a note at the end)
+    (["--metrics", "clip,tempral"], "--metrics: unknown metric 'tempral'"),
+    (["--metrics", "temporal", "--metric-args", "temporal.flow_methd=dis"], "'flow_methd'"),
+    (["--samples", "0"], "--samples must be at least 1"),
 ])
 def test_usage_errors_are_one_line(tmp_path, capsys, argv, message):
     (tmp_path / "v").mkdir()

@@ -46,7 +46,7 @@ def test_demo_scores_every_dit_checkpoint_and_reports_quality_against_cost(tmp_p
     assert dit_runs | {"untrained-dit"} <= set(leaderboard["run"])
     # the last thing on stdout: the final ranking, one row per run in leaderboard order
     _, _, header, _, *rows = capsys.readouterr().out.split("Final ranking", 1)[1].strip().splitlines()
-    assert [cell.strip() for cell in header.split("|")[1:4]] == ["rank", "run", "mean rank"]
+    assert [cell.strip() for cell in header.split("|")[1:5]] == ["rank", "run", "score", "mean rank"]
     assert [row.split("|")[2].strip() for row in rows] == list(leaderboard["run"])
 
 

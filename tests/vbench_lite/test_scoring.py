@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 
 from metrics.base import VideoMetric, checked_clips
 from metrics.fvd import FrechetVideoDistance
-from metrics.i3d_features import tf32_policy
+from metrics.hardware import tf32_policy
 from tests.fixtures.brightness import BrightnessMetric
 from tests.reference_models.test_i3d import random_model
 from vbench_lite.scoring import ScoreSettings, VideoItem, extract_all
@@ -222,3 +222,21 @@ def test_device_option_is_checked_before_anything_runs(monkeypatch):
     check_device("cpu")
     with pytest.raises(VbenchError, match=r"^--device cuda: torch sees no CUDA device\(s\) here; use --device cpu$"):
         check_device("cuda")
+
+
+class _DropsAClip(VideoMetric):
+    """A buggy metric: one feature set short for every batch of more than one clip."""
+
+    name = "drops"
+    outputs = {"drops": True}
+
+    def extract(self, clips, prompts):
+        return [{"drops": np.float64(c.num_frames)} for c in checked_clips(clips)][:max(1, len(clips) - 1)]
+
+
+def test_a_metric_that_returns_too_few_feature_sets_loses_no_clip_silently(tmp_path):
+    items = _videos(tmp_path / "videos", 4, frames=3)
+    feats, failures, _ = extract_all(items, [_DropsAClip()], tmp_path / "out",
+                                     ScoreSettings(batch_size=4, workers=0), progress=False)
+    # the batch is retried one clip at a time, where the bug does not bite: every clip scored, none vanished
+    assert not failures and len(feats["drops"]) == 4

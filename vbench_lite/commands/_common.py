@@ -143,17 +143,32 @@ def validate_score_args(args: argparse.Namespace) -> None:
     reference = getattr(args, "reference", None)
     if reference:
         check_reference_path(reference)
+    check_metric_args(names, getattr(args, "metric_args", None))
+
+
+def check_metric_args(names: list[str], metric_args: list[str] | None) -> dict[str, dict[str, str]]:
+    """``--metric-args`` only for metrics in ``names`` and only with settings each metric has (checked against its
+    typed settings without loading a model); returns the parsed arguments. Used by score, run and calibrate."""
     from vbench_lite.pipeline import parse_metric_args
 
-    metric_args = parse_metric_args(getattr(args, "metric_args", None))
-    for name, settings in metric_args.items():
+    parsed = parse_metric_args(metric_args)
+    for name, settings in parsed.items():
         if name not in names:
             raise VbenchError(f"--metric-args: {name}.{next(iter(settings))}=... is for metric {name!r}, which is not "
                               f"in --metrics ({', '.join(names)})")
     plugins = {name: _metric_plugin(name) for name in names}
-    for name, settings in metric_args.items():
+    for name, settings in parsed.items():
         if plugins[name] is not None:
             plugins[name].check_settings(settings)
+    return parsed
+
+
+def check_metric_names(text: str) -> list[str]:
+    """The names of ``--metrics``: each once and each a metric (or ``module:attr`` metric class), else one line."""
+    names = _unique_names(metric_names(text))
+    for name in names:
+        _check_metric_name(name)
+    return names
 
 
 def _unique_names(names: list[str]) -> list[str]:

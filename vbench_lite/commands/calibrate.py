@@ -54,16 +54,20 @@ def register(sub) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     from reports.calibration import calibration_html, calibration_markdown
     from vbench_lite.calibrate import CalibrationSettings, run_calibration
-    from vbench_lite.pipeline import parse_metric_args
+    from vbench_lite.commands._common import check_metric_args, check_metric_names
     from vbench_lite.results import atomic_write_text
 
     if args.suite and args.videos:
         raise VbenchError("calibrate: give --suite or --videos, not both")
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    if not metrics:
-        raise VbenchError("--metrics: no metric named")
+    # Usage errors before any clip is rendered: unknown metrics and settings, counts below 1.
+    metrics = tuple(check_metric_names(args.metrics))
+    metric_args = check_metric_args(list(metrics), args.metric_args)
+    for option in ("samples", "frames", "limit"):
+        value = getattr(args, option, None)
+        if value is not None and value < 1:
+            raise VbenchError(f"--{option} must be at least 1, got {value}")
     defects = tuple(d.strip() for d in args.defects.split(",") if d.strip()) if args.defects else None
-    settings = CalibrationSettings(metrics=metrics, metric_args=parse_metric_args(args.metric_args),
+    settings = CalibrationSettings(metrics=metrics, metric_args=metric_args,
                                    defects=defects, strengths=tuple(args.strengths), reference=args.reference,
                                    limit=args.limit, samples=args.samples, num_frames=args.frames, size=args.size,
                                    seed=args.seed, reference_seed=args.seed + 1000, device=args.device,
