@@ -21,11 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from metrics.background_consistency import ClipImageMetric
-from metrics.base import checked_clips
 from metrics.functional.vbench_consistency import aesthetic_from_scores
-from metrics.image_features import build_aesthetic_head, file_sha256, resolve_file
+from metrics.image_features import build_aesthetic_head, file_sha256, frame_score_features, resolve_file
 from vbench_lite.model_zoo import CLIP_VITL14, LAION_AESTHETIC_LINEAR, LAION_AESTHETIC_V2
-from vbench_lite.types import Clip, Prompt, VbenchError
+from vbench_lite.types import Clip, Prompt
 
 
 @dataclass(frozen=True)
@@ -81,15 +80,7 @@ class AestheticQuality(ClipImageMetric):
         return self.head_net(feats.to(self.run_device)).squeeze(-1).double().cpu().numpy()
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
-        out = []
-        for clip in checked_clips(clips):
-            try:
-                scores = self.frame_scores(clip)
-                value = aesthetic_from_scores(scores)
-            except ValueError as exc:
-                raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
-            out.append({self.name: np.float64(value), "frame_scores": scores})
-        return out
+        return frame_score_features(self.name, clips, self.frame_scores, aesthetic_from_scores)
 
 
 __all__ = ["AestheticQuality", "AestheticQualitySettings"]

@@ -19,16 +19,18 @@ architecture is one :class:`VbenchError` line naming the file.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from metrics.base import checked_clips
 from metrics.hardware import tf32_policy
 from vbench_lite.model_zoo import ModelSpec, local_weights, missing_weights_error
-from vbench_lite.types import VbenchError
+from vbench_lite.types import Clip, VbenchError
 
 #: Containers that training scripts wrap a state dict in (DINO's full checkpoints, Lightning, pyiqa's "params").
 WRAPPERS = ("teacher", "state_dict", "model", "params", "module")
@@ -131,6 +133,21 @@ def load_open_clip(spec: ModelSpec, metric: str, model: str, pretrained: str | N
             else model
         return load_clip(arch, weights, device=device)
     return load_clip(model, pretrained, device=device, allow_download=allow_download)
+
+
+def frame_score_features(name: str, clips: Sequence[Clip], frame_scores: Callable[[Clip], np.ndarray],
+                         summarize: Callable[[np.ndarray], float]) -> list[dict[str, np.ndarray]]:
+    """Per clip, a network's score of every frame and VBench's summary of them (aesthetic and imaging quality):
+    ``{name: summary, "frame_scores": scores}``; an input error is one line naming the clip."""
+    out = []
+    for clip in checked_clips(clips):
+        try:
+            scores = frame_scores(clip)
+            value = summarize(scores)
+        except ValueError as exc:
+            raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
+        out.append({name: np.float64(value), "frame_scores": scores})
+    return out
 
 
 @torch.inference_mode()

@@ -19,11 +19,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from metrics.base import VideoMetric, checked_clips
+from metrics.base import VideoMetric
 from metrics.functional.vbench_consistency import imaging_from_scores, vbench_pixels
-from metrics.image_features import build_musiq, file_sha256, resolve_device, resolve_file
+from metrics.image_features import build_musiq, file_sha256, frame_score_features, resolve_device, resolve_file
 from vbench_lite.model_zoo import MUSIQ_SPAQ
-from vbench_lite.types import Clip, Prompt, VbenchError
+from vbench_lite.types import Clip, Prompt
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,7 @@ class ImagingQuality(VideoMetric):
         return np.array([float(self.network(pixels[i:i + 1].to(self.run_device))) for i in range(len(pixels))])
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
-        out = []
-        for clip in checked_clips(clips):
-            try:
-                scores = self.frame_scores(clip)
-                value = imaging_from_scores(scores)
-            except ValueError as exc:
-                raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
-            out.append({self.name: np.float64(value), "frame_scores": scores})
-        return out
+        return frame_score_features(self.name, clips, self.frame_scores, imaging_from_scores)
 
 
 __all__ = ["ImagingQuality", "ImagingQualitySettings"]
