@@ -2,6 +2,7 @@
 a stable ranking: the measurement behind docs/distribution-metrics.md.
 
     python -m vbench_lite.lab.distribution_comparison --out /tmp/dist [--n-ref 96 --n-gen 40 --size 224]
+    python -m vbench_lite.lab.distribution_comparison --out /tmp/dist-real --real FOLDER [--max-windows 12]
 
 Clips: the synthetic suite's prompts (shuffled with a fixed seed), rendered by the ``synthetic`` generator; the
 reference set is ``n_ref`` clean clips of some prompts (seed 0), every generated set answers the next ``n_gen``
@@ -9,6 +10,11 @@ prompts (seed 1), clean or with one defect of :mod:`reference_models.video_defec
 motion: shuffle, freeze, drop). Features: the I3D of ``fvd`` (whatever weights ``fvd`` resolves: the real Kinetics-400
 file when cached), saved to ``OUT/features.npz`` so the analysis re-runs without the network. cd_fvd and jedi need
 their own networks' real weights to say anything; the distance functions are compared here on the same I3D features.
+
+``--real FOLDER``: every video under FOLDER (any real footage) is cut into consecutive, non-overlapping 16-frame
+windows (at most ``max_windows`` per video, from its start); even windows of each video are the reference, odd ones
+the generated set, which gets the same defects (seeded per window). Both sets then show the same videos, so the clean
+set's distance is what sampling alone gives.
 """
 
 from __future__ import annotations
@@ -22,6 +28,61 @@ import numpy as np
 SETS = [("clean", "none", 0.0), ("color_shift 0.5", "color_shift", 0.5), ("color_shift 1", "color_shift", 1.0),
         ("noise 0.5", "noise", 0.5), ("shuffle 1", "shuffle", 1.0), ("freeze 1", "freeze", 1.0),
         ("drop 1", "drop", 1.0)]
+
+
+def real_windows(folder: Path, num_frames: int = 16, max_windows: int = 12,
+                 max_side: int = 256) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """(reference windows, generated windows, names of the videos) from every video under ``folder``: consecutive
+    ``num_frames`` windows from each video's start, at most ``max_windows`` of them; even ones are the reference, odd
+    ones the generated set. A video shorter than two windows is skipped (it could not be on both sides)."""
+    from vbench_lite.types import VbenchError
+    from vbench_lite.video_io import find_videos, read_video
+
+    ref: list[np.ndarray] = []
+    gen: list[np.ndarray] = []
+    names: list[str] = []
+    for path in find_videos(folder):
+        frames = read_video(path, max_side=max_side).frames
+        count = min(max_windows, len(frames) // num_frames)
+        if count < 2:
+            continue
+        names.append(str(path.relative_to(folder)))
+        for w in range(count):
+            (ref if w % 2 == 0 else gen).append(frames[w * num_frames:(w + 1) * num_frames])
+    if not names:
+        raise VbenchError(f"{folder}: no video with at least {2 * num_frames} frames (--real needs two windows each)")
+    return ref, gen, names
+
+
+def defective(windows: list[np.ndarray], defect: str, strength: float, seed: int = 1) -> list[np.ndarray]:
+    """``defect`` at ``strength`` on every window; window i draws from ``default_rng((seed, i))``."""
+    from reference_models.video_defects import apply_frame_defect
+
+    return [apply_frame_defect(w, defect, strength, np.random.default_rng((seed, i))) for i, w in enumerate(windows)]
+
+
+def extract_real(out: Path, folder: Path, size: int, max_windows: int) -> dict[str, np.ndarray]:
+    from metrics.fvd import FrechetVideoDistance
+    from vbench_lite.types import Clip, VbenchError
+
+    path = out / "features.npz"
+    if path.is_file():
+        cached = dict(np.load(path))
+        if "videos" not in cached:  # a synthetic run's features: never mix them into a real-clip table
+            raise VbenchError(f"{path}: features of the synthetic suite; give --real another --out folder")
+        return cached
+    ref, gen, names = real_windows(folder, max_windows=max_windows)
+    metric = FrechetVideoDistance(device="cpu", batch_size=8, size=size)
+
+    def features(windows):
+        return np.stack([f["i3d"] for f in metric.extract([Clip(w) for w in windows], [None] * len(windows))])
+
+    feats = {"reference": features(ref)}
+    for label, defect, strength in SETS:
+        feats[label] = features(defective(gen, defect, strength))
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **feats, weights_sha256=np.array(metric.weights_sha256), videos=np.array(names))
+    return dict(np.load(path))  # as a re-run reads it: with the weights' sha256 and the video names
 
 
 def extract(out: Path, n_ref: int, n_gen: int, size: int) -> dict[str, np.ndarray]:
@@ -47,7 +108,7 @@ def extract(out: Path, n_ref: int, n_gen: int, size: int) -> dict[str, np.ndarra
         feats[label] = features(SyntheticGenerator(defect=defect, strength=strength or 1.0), gen_prompts, 1)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(path, **feats, weights_sha256=np.array(metric.weights_sha256))
-    return feats
+    return dict(np.load(path))  # as a re-run reads it: with the weights' sha256
 
 
 def distances(x: np.ndarray, ref: np.ndarray, *, fit_repeats: int = 4, seed: int = 0) -> dict[str, float]:
@@ -98,15 +159,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-gen", type=int, default=40)
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--draws", type=int, default=40)
+    p.add_argument("--real", type=Path, help="a folder of real videos instead of the synthetic suite")
+    p.add_argument("--max-windows", type=int, default=12, help="with --real: 16-frame windows per video, at most")
     args = p.parse_args(argv)
-    feats = extract(args.out, args.n_ref, args.n_gen, args.size)
+    if args.real is not None:
+        feats = extract_real(args.out, args.real, args.size, args.max_windows)
+        args.n_ref, args.n_gen = len(feats["reference"]), len(feats["clean"])
+    else:
+        feats = extract(args.out, args.n_ref, args.n_gen, args.size)
     ref = feats["reference"]
     table = {label: distances(feats[label], ref) for label, _, _ in SETS}
     ladders = {"content (clean < color_shift 0.5 < color_shift 1)": ["clean", "color_shift 0.5", "color_shift 1"],
                "motion (clean, shuffle 1, freeze 1)": ["clean", "shuffle 1", "freeze 1"]}
     sizes = [s for s in (8, 16, 24, 32) if s < args.n_gen] + [args.n_gen]
     stability = {name: ranking_stability(feats, labels, sizes[:-1], args.draws) for name, labels in ladders.items()}
-    result = {"n_ref": args.n_ref, "n_gen": args.n_gen, "size": args.size,
+    result = {"clips": str(args.real or "synthetic"), "videos": [str(v) for v in feats.get("videos", [])],
+              "n_ref": args.n_ref, "n_gen": args.n_gen, "size": args.size,
               "i3d_weights_sha256": str(feats.get("weights_sha256", "")), "table": table, "stability": stability}
     (args.out / "comparison.json").write_text(json.dumps(result, indent=2, default=float))
     print(json.dumps(result, indent=2, default=float))
