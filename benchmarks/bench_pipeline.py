@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
               for m in metrics}
     print(f"{cpu_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"{args.clips} clips of {args.frames} x {args.size} x {args.size} ({args.format}), batch "
-          f"{args.batch_size}, workers {settings.resolved_workers()}, devices {device}; load "
+          f"{args.batch_size}, workers {settings.resolved_workers()}, devices {device}, model threads "
+          f"{ {m.name: getattr(m, 'model_threads', None) or 'default' for m in metrics} }; load "
           f"{os.getloadavg()[0]:.1f}")
     print(f"end to end (best of {args.repeats}): {wall:.2f} s, {args.clips / wall:.2f} clips/s; its stages:")
     for stage, seconds in stages.seconds.items():

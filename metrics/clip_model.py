@@ -29,6 +29,7 @@ from metrics.hardware import cpu_native_bf16
 from reference_models.toy_clip import MODEL_NAME as TOY_MODEL_NAME
 from reference_models.toy_clip import WEIGHTS_PATH as TOY_WEIGHTS_PATH
 from reference_models.toy_clip import register_config as register_toy_config
+from vbench_lite.frames import sample_indices
 from vbench_lite.types import VbenchError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -206,6 +207,50 @@ def normalize_pixels(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[
     return (pixels - mean_t) / std_t
 
 
+@dataclass(frozen=True)
+class PixelPreparer:
+    """uint8 frames (N, H, W, 3) -> normalised float32 pixels (N, 3, S, S), CLIP's evaluation transform. Holds no
+    model, so the pipeline's decode workers run it; every frame is transformed on its own (the resize works per
+    image), so the pixels of a frame do not depend on which frames share its batch."""
+
+    image_size: int
+    interpolation: str
+    resize_mode: str
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __call__(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        pixels = frames_to_pixels(frames, self.image_size, interpolation=self.interpolation,
+                                  resize_mode=self.resize_mode)
+        return normalize_pixels(pixels, self.mean, self.std)
+
+
+def frame_indices(clip: Any, policy: str, frames: int, fps: float | None) -> np.ndarray:
+    """Which frames of ``clip`` (a :class:`~vbench_lite.types.Clip`) CLIP scores; ``frames`` is capped at the
+    clip's length (no repeated frames)."""
+    total = clip.num_frames
+    if policy == "fps":
+        return sample_indices(total, "fps", frames, src_fps=clip.fps, target_fps=fps)
+    if policy == "all":
+        return sample_indices(total, "all")
+    return sample_indices(total, policy, min(frames, total))
+
+
+@dataclass(frozen=True)
+class ClipFramesPreparer:
+    """The CLIP metric's CPU preprocessing of one clip (frame sampling, then :class:`PixelPreparer`), run in the
+    pipeline's decode workers: ``clip -> (frame indices int64 (k,), pixels float32 (k, 3, S, S))``."""
+
+    pixels: PixelPreparer
+    policy: str
+    frames: int
+    fps: float | None
+
+    def __call__(self, clip: Any) -> tuple[np.ndarray, torch.Tensor]:
+        idx = np.asarray(frame_indices(clip, self.policy, self.frames, self.fps), dtype=np.int64)
+        return idx, self.pixels(clip.frames[idx])
+
+
 class ClipEncoder:
     """Embeds frames (in batches) and prompts (cached per text) with one loaded CLIP; returns unit float32 rows."""
 
@@ -233,16 +278,27 @@ class ClipEncoder:
             warnings.warn("CLIP dtype=bfloat16: this CPU has no native bfloat16 (no avx512_bf16/amx_bf16 flag): "
                           "it is emulated and slower than float32; use dtype=float32 here", stacklevel=2)
 
+    def pixel_preparer(self) -> PixelPreparer:
+        """The CPU half of :meth:`encode_frames` (resize, crop, normalise), picklable for decode workers."""
+        ld = self.loaded
+        return PixelPreparer(ld.image_size, ld.interpolation, ld.resize_mode, tuple(ld.mean), tuple(ld.std))
+
     @torch.inference_mode()
     def encode_frames(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 frames (N, H, W, 3) -> unit embeddings (N, D) float32."""
-        n = int(frames.shape[0])
+        return self._encode(frames, self.pixel_preparer())
+
+    @torch.inference_mode()
+    def encode_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Model-ready pixels (N, 3, S, S) from :meth:`pixel_preparer` -> unit embeddings (N, D) float32: the same
+        chunks of ``batch_size`` through the same forward as :meth:`encode_frames`, so the same bytes."""
+        return self._encode(pixels, None)
+
+    def _encode(self, rows: np.ndarray | torch.Tensor, prepare: PixelPreparer | None) -> torch.Tensor:
         out = []
-        for start in range(0, n, self.batch_size):
-            chunk = frames[start:start + self.batch_size]
-            pixels = frames_to_pixels(chunk, self.loaded.image_size, interpolation=self.loaded.interpolation,
-                                      resize_mode=self.loaded.resize_mode)
-            pixels = normalize_pixels(pixels, self.loaded.mean, self.loaded.std)
+        for start in range(0, int(rows.shape[0]), self.batch_size):
+            chunk = rows[start:start + self.batch_size]
+            pixels = prepare(chunk) if prepare is not None else chunk
             emb = self.model.encode_image(pixels.to(device=self.device, dtype=self.dtype))
             out.append(F.normalize(emb.float(), dim=-1).cpu())
         if not out:
@@ -276,22 +332,30 @@ def _weights_label(loaded: LoadedClip) -> str:
     return Path(loaded.pretrained).name if os.path.isfile(loaded.pretrained) else loaded.pretrained
 
 
-def embed_grouped_by_size(encoder: ClipEncoder, frame_sets: Sequence[np.ndarray]) -> list[torch.Tensor]:
-    """Embed lists of (k_i, H_i, W_i, 3) frames, batching together all the frames that share a size."""
+def embed_grouped_by_size(encoder: ClipEncoder, frame_sets: Sequence[np.ndarray],
+                          pixel_sets: Sequence[torch.Tensor] | None = None) -> list[torch.Tensor]:
+    """Embed lists of (k_i, H_i, W_i, 3) frames, batching together all the frames that share a size.
+
+    ``pixel_sets``: the frames already through :meth:`ClipEncoder.pixel_preparer` (a decode worker did it);
+    ``frame_sets`` then only gives each set's source size, so the batches, and the bytes, are those of the frames."""
     by_size: dict[tuple[int, int], list[int]] = {}
     for i, frames in enumerate(frame_sets):
         by_size.setdefault(tuple(frames.shape[1:3]), []).append(i)
+    rows = frame_sets if pixel_sets is None else pixel_sets
     result: list[torch.Tensor | None] = [None] * len(frame_sets)
     for members in by_size.values():
-        stacked = np.concatenate([frame_sets[i] for i in members])  # (sum k_i, H, W, 3)
-        emb = encoder.encode_frames(stacked)
+        if pixel_sets is None:
+            emb = encoder.encode_frames(np.concatenate([frame_sets[i] for i in members]))  # (sum k_i, H, W, 3)
+        else:
+            emb = encoder.encode_pixels(torch.cat([pixel_sets[i] for i in members]))  # (sum k_i, 3, S, S)
         start = 0
         for i in members:
-            k = frame_sets[i].shape[0]
+            k = rows[i].shape[0]
             result[i] = emb[start:start + k]
             start += k
     return result  # type: ignore[return-value]
 
 
-__all__ = ["DTYPES", "TOY_MODEL_NAME", "ClipEncoder", "LoadedClip", "embed_grouped_by_size", "frames_to_pixels",
-           "load_clip", "normalize_pixels", "resolve_pretrained"]
+__all__ = ["DTYPES", "TOY_MODEL_NAME", "ClipEncoder", "ClipFramesPreparer", "LoadedClip", "PixelPreparer",
+           "embed_grouped_by_size", "frame_indices", "frames_to_pixels", "load_clip", "normalize_pixels",
+           "resolve_pretrained"]

@@ -19,13 +19,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import torch
 
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
-from metrics.clip_model import TOY_MODEL_NAME, ClipEncoder, embed_grouped_by_size, load_clip
+from metrics.clip_model import (
+    TOY_MODEL_NAME,
+    ClipEncoder,
+    ClipFramesPreparer,
+    embed_grouped_by_size,
+    frame_indices,
+    load_clip,
+)
 from metrics.functional.clip_score import CLIPSCORE_WEIGHT, frame_text_cosines, video_text_scores
 from metrics.functional.temporal import clip_frame_consistency
 from metrics.hardware import default_device
-from vbench_lite.frames import SAMPLING_POLICIES, sample_indices
+from vbench_lite.frames import SAMPLING_POLICIES
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 #: Said next to every number the toy CLIP produces (results.json ``toy_model``, reports, console).
@@ -96,7 +104,15 @@ class ClipSimilarity(VideoMetric):
                 "fps": self.config.fps, "clipscore_weight": CLIPSCORE_WEIGHT}
 
     def provenance(self) -> dict[str, Any]:
-        return {f"clip:{self.encoder.loaded.name}:weights_sha256": self.encoder.loaded.weights_sha256}
+        return {f"clip:{self.encoder.loaded.name}:weights_sha256": self.encoder.loaded.weights_sha256,
+                "clip:torch_threads": self.model_threads or "default"}
+
+    @property
+    def model_threads(self) -> int | None:
+        """Torch threads the pipeline runs this model with (``vbench_lite.scoring``): 1 for the toy CLIP on the
+        CPU, whose small ops ran 11-29x slower than alone with torch's default threads next to the decode workers
+        and the I3D, 1.6-2.7x with one (docs/fvd.md); None (torch's default) for real CLIPs and GPUs."""
+        return 1 if self.is_toy and self.encoder.device.type == "cpu" else None
 
     @property
     def is_toy(self) -> bool:
@@ -119,12 +135,12 @@ class ClipSimilarity(VideoMetric):
 
     def frame_indices(self, clip: Clip) -> np.ndarray:
         """Which frames of ``clip`` are scored (``frames`` is capped at the clip's length: no repeated frames)."""
-        total, policy, frames = clip.num_frames, self.config.policy, self.config.frames
-        if policy == "fps":
-            return sample_indices(total, "fps", frames, src_fps=clip.fps, target_fps=self.config.fps)
-        if policy == "all":
-            return sample_indices(total, "all")
-        return sample_indices(total, policy, min(frames, total))
+        return frame_indices(clip, self.config.policy, self.config.frames, self.config.fps)
+
+    def preparer(self) -> ClipFramesPreparer:
+        """Frame sampling and CLIP's resize/crop/normalise, run in the pipeline's decode workers (no model)."""
+        cfg = self.config
+        return ClipFramesPreparer(self.encoder.pixel_preparer(), cfg.policy, cfg.frames, cfg.fps)
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         if len(clips) != len(prompts):
@@ -135,6 +151,24 @@ class ClipSimilarity(VideoMetric):
         indices = [self.frame_indices(c) for c in clips]
         # One batched pass over the sampled frames of every clip: (sum k_i, H, W, 3) per frame size.
         frame_emb = embed_grouped_by_size(self.encoder, [c.frames[idx] for c, idx in zip(clips, indices)])
+        return self._feature_dicts(frame_emb, prompts, indices)
+
+    def extract_prepared(self, clips: Sequence[Clip], prompts: Sequence[Prompt],
+                         prepared: Sequence[tuple[np.ndarray, Any]]) -> list[dict[str, np.ndarray]]:
+        """:meth:`extract` from the preparer's pixels: grouped by the clips' frame size and cut into the same
+        ``batch_size`` chunks, so the same forward passes and the same bytes (tests/vbench_lite/test_scoring.py)."""
+        if len(clips) != len(prompts) or len(clips) != len(prepared):
+            raise ValueError(f"got {len(clips)} clips, {len(prompts)} prompts and {len(prepared)} payloads")
+        if not clips:
+            return []
+        clips = checked_clips(clips)
+        indices = [np.asarray(idx) for idx, _ in prepared]
+        pixels = [torch.as_tensor(px) for _, px in prepared]
+        frame_emb = embed_grouped_by_size(self.encoder, [c.frames for c in clips], pixels)
+        return self._feature_dicts(frame_emb, prompts, indices)
+
+    def _feature_dicts(self, frame_emb: Sequence[torch.Tensor], prompts: Sequence[Prompt],
+                       indices: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
         text_emb = self.encoder.encode_texts([p.text for p in prompts])  # (B, D)
         out = []
         for emb, text, idx in zip(frame_emb, text_emb, indices):

@@ -218,7 +218,7 @@ def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Pat
     Returns ``({metric: {item.key: features}}, failures, {item.key: decode notes})``; ``stages`` collects the
     seconds spent per stage.
     """
-    from vbench_lite.streaming import ClipJobs, stream
+    from vbench_lite.streaming import ClipJobs, stream, torch_threads
 
     stages = stages if stages is not None else StageTimes()
     features: dict[str, dict[str, dict[str, np.ndarray]]] = {m.name: {} for m in metrics}
@@ -258,12 +258,20 @@ def extract_all(items: list[VideoItem], metrics: list[VideoMetric], out_dir: Pat
             mine = [(todo[d.index][0], todo[d.index][1]) for d in batch
                     if metric.name in todo[d.index][2] and todo[d.index][0].key in clips]
             if mine:
-                with stages.timed(f"model:{metric.name}"):
+                with stages.timed(f"model:{metric.name}"), torch_threads(_threads_for(by_name[metric.name])):
                     _extract_batch(by_name[metric.name], mine, clips, prepared, folders[metric.name], features,
                                    failures, notes)
         bar.update(len(batch))
     bar.close()
     return features, failures, notes
+
+
+def _threads_for(metric: VideoMetric) -> int | None:
+    """Torch intra-op threads for ``metric``'s model in the main process: its ``model_threads`` (1 for small
+    models, whose ops are too short to share between threads on a busy machine; docs/fvd.md), else torch's
+    default. The same with and without decode workers, so the features stay the same bytes."""
+    threads = getattr(metric, "model_threads", None)
+    return int(threads) if threads else None
 
 
 def _cached_or_todo(item: VideoItem, metrics: list[VideoMetric], folders: dict[str, Path],

@@ -11,6 +11,7 @@ asynchronous.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -156,8 +157,24 @@ def _context():
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None  # not Linux: torch's default (spawn) is clean already
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["vbench_lite.streaming", "metrics.fvd_protocol"])
+    ctx.set_forkserver_preload(["vbench_lite.streaming", "metrics.fvd_protocol", "metrics.clip_model"])
     return ctx
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``threads`` torch intra-op threads (None: unchanged), restoring the count afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if not threads or threads == previous:
+        yield
+        return
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def stream(jobs: ClipJobs, *, batch_size: int, workers: int, pin_memory: bool = False) -> Iterator[list[Decoded]]:

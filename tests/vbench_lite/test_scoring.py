@@ -4,6 +4,7 @@ number of clips in flight is bounded, --device reaches every model metric, and F
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from metrics.base import VideoMetric, checked_clips
+from metrics.clip_similarity import ClipSimilarity
 from metrics.fvd import FrechetVideoDistance
 from metrics.hardware import tf32_policy
 from tests.fixtures.brightness import BrightnessMetric
@@ -62,19 +64,21 @@ def test_workers_and_no_workers_give_identical_features(tmp_path, weights):
     runs = {}
     for workers in (0, 2):
         metrics = [FrechetVideoDistance(weights=str(weights), **SMALL, batch_size=2, device="cpu"),
-                   BrightnessMetric()]
+                   BrightnessMetric(), ClipSimilarity(frames=3, batch_size=4, device="cpu")]
         out = tmp_path / f"w{workers}"
         stages = StageTimes()
         _feats, failures, notes = extract_all(items, metrics, out, ScoreSettings(batch_size=3, workers=workers),
                                               progress=False, stages=stages)
         runs[workers] = (_load_all(out), sorted((f.path, f.stage, f.error) for f in failures), notes)
-        assert {"decode", "preprocess:fvd", "model:fvd", "model:brightness"} <= set(stages.seconds)
+        assert {"decode", "preprocess:fvd", "preprocess:clip", "model:fvd", "model:brightness",
+                "model:clip"} <= set(stages.seconds)
     (files0, fail0, notes0), (files2, fail2, notes2) = runs[0], runs[2]
     assert fail0 == fail2 and notes0 == notes2
     # the short clip fails fvd only (its preparer refused it, one line); the broken file fails to decode
     assert [(Path(p).parent.name, stage) for p, stage, _ in fail0] == [("broken", "decode"), ("short", "metric:fvd")]
     assert "FVD protocol needs 9" in fail0[1][2]
-    assert files0.keys() == files2.keys() and len(files0) == 7 * 2 + 1  # + brightness of the short clip
+    # + brightness and clip of the short clip
+    assert files0.keys() == files2.keys() and len(files0) == 7 * 3 + 2
     for name, arrays in files0.items():
         for key, value in arrays.items():
             other = files2[name][key]
@@ -93,6 +97,24 @@ def test_fvd_prepared_path_equals_extract(weights):
         assert a.keys() == b.keys()
         for k in a:
             assert np.array_equal(a[k], b[k]), k  # the same batches through the same network: exact
+
+
+@pytest.mark.parametrize("policy", ["uniform", "all"])
+def test_clip_prepared_path_equals_extract(policy):
+    """Pixels made in a worker give the same bytes as ``extract``: mixed frame sizes (grouped by size) and frame
+    counts, and a batch_size that cuts the concatenated frames across clip boundaries."""
+    metric = ClipSimilarity(frames=3, policy=policy, batch_size=4, device="cpu")
+    rng = np.random.default_rng(2)
+    shapes = [(5, 24, 30), (2, 24, 30), (4, 40, 32), (6, 24, 30), (1, 40, 32)]
+    clips = [Clip(rng.integers(0, 256, size=(*s, 3), dtype=np.uint8)) for s in shapes]
+    prompts = [Prompt(id=f"p{i}", text=f"a red square {i}") for i in range(len(clips))]
+    prepare = pickle.loads(pickle.dumps(metric.preparer()))  # as a decode worker receives it
+    direct = metric.extract(clips, prompts)
+    prepared = metric.extract_prepared(clips, prompts, [prepare(c) for c in clips])
+    for a, b in zip(direct, prepared, strict=True):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert a[k].dtype == b[k].dtype and a[k].tobytes() == b[k].tobytes(), k  # same forwards: exact
 
 
 class _SlowMetric(VideoMetric):
@@ -240,3 +262,27 @@ def test_a_metric_that_returns_too_few_feature_sets_loses_no_clip_silently(tmp_p
                                      ScoreSettings(batch_size=4, workers=0), progress=False)
     # the batch is retried one clip at a time, where the bug does not bite: every clip scored, none vanished
     assert not failures and len(feats["drops"]) == 4
+
+
+def test_small_model_runs_with_its_thread_count_and_the_policy_is_recorded(tmp_path):
+    """The pipeline runs a metric's model with its ``model_threads`` (the toy CLIP: 1, recorded in provenance)
+    and gives torch its thread count back afterwards."""
+    seen = []
+
+    class _Small(BrightnessMetric):
+        model_threads = 1
+
+        def extract(self, clips, prompts):
+            seen.append(torch.get_num_threads())
+            return super().extract(clips, prompts)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        extract_all(_videos(tmp_path / "videos", 2), [_Small()], tmp_path / "out",
+                    ScoreSettings(batch_size=2, workers=0), progress=False)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    clip = ClipSimilarity(device="cpu")
+    assert clip.model_threads == 1 and clip.provenance()["clip:torch_threads"] == 1
