@@ -18,10 +18,11 @@ dataclass per metric (``Settings``), parsed from CLI strings in one place (:func
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +32,7 @@ from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
 from metrics.functional.aggregate import finite_mean, summarize
+from vbench_lite.frames import short_error
 from vbench_lite.types import Clip, Prompt, VbenchError, parse_settings
 
 
@@ -108,6 +110,26 @@ def checked_clips(clips: Sequence[Clip | np.ndarray]) -> list[Clip]:
         else:
             out.append(Clip(np.asarray(clip)))
     return out
+
+
+def require_reference(reference: str | None, label: str, verb: str = "needs") -> str:
+    """A set-level metric's reference, or the one line saying it was not computed for want of one."""
+    if not reference:
+        raise VbenchError(f"{label} {verb} --reference DIR|STATS.npz; not computed")
+    return str(reference)
+
+
+@contextlib.contextmanager
+def fails_as_one_line(reference: str, label: str) -> Iterator[None]:
+    """Inside, anything that is not already a :class:`VbenchError` (numerical trouble that got past the checks)
+    becomes one line, ``REFERENCE: LABEL not computed (Type: message)``: the failure of that metric's rows only."""
+    try:
+        yield
+    except VbenchError:
+        raise
+    except Exception as exc:
+        raise VbenchError(f"{reference}: {label} not computed ({type(exc).__name__}: "
+                          f"{short_error(exc, limit=300)})") from exc
 
 
 class VideoMetric(Metric):

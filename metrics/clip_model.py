@@ -29,7 +29,7 @@ from metrics.hardware import cpu_native_bf16
 from reference_models.toy_clip import MODEL_NAME as TOY_MODEL_NAME
 from reference_models.toy_clip import WEIGHTS_PATH as TOY_WEIGHTS_PATH
 from reference_models.toy_clip import register_config as register_toy_config
-from vbench_lite.frames import sample_indices
+from vbench_lite.frames import sample_indices, short_error
 from vbench_lite.types import VbenchError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -95,7 +95,7 @@ def resolve_pretrained(model: str, pretrained: str, *, allow_download: bool = Fa
         path = open_clip.download_pretrained(tag_cfg, cache_dir=cache_dir)
     except Exception as exc:
         raise VbenchError(f"CLIP {model}/{pretrained}: cannot download weights "
-                          f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+                          f"({type(exc).__name__}: {short_error(exc)})") from exc
     if not path or not os.path.isfile(path):
         raise VbenchError(f"CLIP {model}/{pretrained}: download gave no weights file")
     return path, tag_cfg
@@ -158,7 +158,7 @@ def load_clip(model: str = TOY_MODEL_NAME, pretrained: str | None = None, *, dev
             image_interpolation=tag_cfg.get("interpolation"), image_resize_mode=tag_cfg.get("resize_mode"))
     except Exception as exc:
         raise VbenchError(f"{weights_path}: cannot load as {model} weights "
-                          f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+                          f"({type(exc).__name__}: {short_error(exc)})") from exc
     net.eval()
     cfg = net.visual.preprocess_cfg
     size = cfg["size"]

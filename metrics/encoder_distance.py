@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torchmetrics.utilities import dim_zero_cat
 
-from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
+from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips, fails_as_one_line, require_reference
 from metrics.fvd_protocol import FvdProtocol
 from metrics.hardware import default_device
-from metrics.stats_file import ReferenceStats, check_compatible, load_reference_stats, one_line, save_reference_stats
+from metrics.stats_file import ReferenceStats, check_compatible, load_reference_stats, save_reference_stats
 from metrics.video_encoders import EncoderSpec, VideoEncoderFeatures, file_sha256, resolve_folder
 from vbench_lite.paths import cache_dir
 from vbench_lite.types import Clip, Prompt, VbenchError
@@ -177,13 +177,12 @@ class EncoderDistance(VideoMetric):
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
         (out,) = self.outputs
-        if not reference:
-            raise VbenchError(f"{self.name} needs --reference DIR|STATS.npz; not computed")
+        reference = require_reference(reference, self.name)
         used = [r for r in records if self.feature_key in r.features]
         if len(used) < 2:
             raise VbenchError(f"{reference}: {self.name} needs at least 2 generated clips with features, got "
                               f"{len(used)}; not computed")
-        try:
+        with fails_as_one_line(reference, self.name):
             ref = self.set_reference(reference)
             self.reset()
             self.update([r.features for r in used])
@@ -193,10 +192,6 @@ class EncoderDistance(VideoMetric):
                 raise VbenchError(f"{reference}: {self.name}: some generated clips have non-finite features")
             value = float(self.compute_local()[out])
             ci95 = self.interval(x, ref)
-        except VbenchError:
-            raise
-        except Exception as exc:
-            raise VbenchError(f"{reference}: {self.name} not computed ({type(exc).__name__}: {one_line(exc)})") from exc
         extra = {"n_reference": ref.stats.n, "reference": str(reference), "feature_space": self.space.space,
                  "bootstrap": f"{self.config.n_boot} resamples of the generated clips, reference fixed"}
         return {out: MetricResult(value=value, ci95=ci95, n=len(used), higher_is_better=False,

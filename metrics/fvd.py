@@ -33,7 +33,7 @@ import torch
 from torchmetrics.utilities import dim_zero_cat
 
 from metrics import hardware
-from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
+from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips, fails_as_one_line, require_reference
 from metrics.feature_statistics import FEATURE_DIM, FeatureStatistics, fvd_from_statistics, small_sample_notes
 from metrics.functional.frechet import blas_threads, bootstrap_frechet_ci95
 from metrics.functional.kernel_distance import bootstrap_mmd2_ci95, kernel_distance
@@ -45,7 +45,7 @@ from metrics.i3d_features import (
     directory_fingerprint,
     reference_from_directory,
 )
-from metrics.stats_file import ReferenceStats, check_compatible, load_reference_stats, one_line, save_reference_stats
+from metrics.stats_file import ReferenceStats, check_compatible, load_reference_stats, save_reference_stats
 from vbench_lite.paths import cache_dir
 from vbench_lite.types import Clip, Prompt, VbenchError
 from vbench_lite.weights import resolve_weights, weights_sha256
@@ -271,18 +271,13 @@ class FrechetVideoDistance(VideoMetric):
         """FVD and KVD of the clips against ``reference``. Every problem (no reference, a bad or incompatible one,
         non-finite features) is one :class:`VbenchError` line, which the pipeline records as the failure of the
         fvd/kvd rows only, keeping every other result of the run."""
-        if not reference:
-            raise VbenchError("fvd/kvd need --reference DIR|STATS.npz; not computed")
+        reference = require_reference(reference, "fvd/kvd", "need")
         used = [r for r in records if "i3d" in r.features]
         if not used:
             raise VbenchError(f"{reference}: fvd/kvd: no clip has I3D features (all failed earlier); not computed")
-        try:
-            with blas_threads(1):  # small dense problems: one BLAS thread (metrics.functional.frechet.blas_threads)
-                return self._aggregate(used, str(reference), seed)
-        except VbenchError:
-            raise
-        except Exception as exc:  # numerical trouble that got past the checks: still one line, still only fvd/kvd
-            raise VbenchError(f"{reference}: fvd/kvd not computed ({type(exc).__name__}: {one_line(exc)})") from exc
+        # small dense problems: one BLAS thread (metrics.functional.frechet.blas_threads)
+        with fails_as_one_line(reference, "fvd/kvd"), blas_threads(1):
+            return self._aggregate(used, reference, seed)
 
     def _aggregate(self, used: Sequence[ClipRecord], reference: str, seed: int) -> dict[str, MetricResult]:
         bad = [f"{r.prompt.id}/{r.sample}" for r in used if not np.isfinite(np.asarray(r.features["i3d"])).all()]

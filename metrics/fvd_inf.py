@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from metrics.base import ClipRecord, MetricResult
+from metrics.base import ClipRecord, MetricResult, fails_as_one_line, require_reference
 from metrics.functional.extrapolation import fit_inverse_n, subset_sizes, values_at_sizes
 from metrics.functional.frechet import FrechetToReference
 from metrics.fvd import FrechetVideoDistance, FvdSettings
-from metrics.stats_file import one_line
+from vbench_lite.frames import short_error
 from vbench_lite.types import VbenchError
 
 
@@ -64,7 +64,7 @@ class FvdInfinity(FrechetVideoDistance):
             values = values_at_sizes(x, to_ref.of_features, sizes, repeats=cfg.repeats, seed=self.seed)
             return fit_inverse_n(sizes, values)
         except ValueError as exc:
-            raise VbenchError(f"fvd_inf: {one_line(exc)}") from None
+            raise VbenchError(f"fvd_inf: {short_error(exc, limit=300)}") from None
 
     def compute(self) -> dict[str, torch.Tensor]:
         fit = self.fit()
@@ -73,22 +73,17 @@ class FvdInfinity(FrechetVideoDistance):
 
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
-        if not reference:
-            raise VbenchError("fvd_inf needs --reference DIR|STATS.npz; not computed")
+        reference = require_reference(reference, "fvd_inf")
         used = [r for r in records if "i3d" in r.features]
         if len(used) < 4:
             raise VbenchError(f"{reference}: fvd_inf needs at least 4 generated clips with I3D features, got "
                               f"{len(used)}; not computed")
-        try:
+        with fails_as_one_line(reference, "fvd_inf"):
             ref = self.set_reference(reference)
             self.reset()
             self.update([r.features for r in used])
             self.seed = seed
             fit = self.fit()
-        except VbenchError:
-            raise
-        except Exception as exc:
-            raise VbenchError(f"{reference}: fvd_inf not computed ({type(exc).__name__}: {one_line(exc)})") from exc
         ci95 = None
         if np.isfinite(fit.intercept_stderr):
             ci95 = (fit.intercept - 1.96 * fit.intercept_stderr, fit.intercept + 1.96 * fit.intercept_stderr)

@@ -29,6 +29,7 @@ from torch import nn
 
 from metrics.base import checked_clips
 from metrics.hardware import tf32_policy
+from vbench_lite.frames import short_error
 from vbench_lite.model_zoo import ModelSpec, local_weights, missing_weights_error
 from vbench_lite.types import Clip, VbenchError
 
@@ -49,7 +50,7 @@ def read_state_dict(path: str | os.PathLike, what: str) -> dict[str, torch.Tenso
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise VbenchError(f"{path}: cannot read {what} weights ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0][:160] if str(exc) else ''})") from None
+                          f"{short_error(exc, limit=160)})") from None
     for _ in range(3):  # a state dict's values are tensors, so a wrapper key holding a dict is a container
         inner = next((obj[k] for k in WRAPPERS if isinstance(obj.get(k), Mapping)), None) \
             if isinstance(obj, Mapping) else None

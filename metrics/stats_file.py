@@ -24,6 +24,7 @@ import numpy as np
 
 from metrics.feature_statistics import FEATURE_DIM, FeatureStatistics
 from metrics.fvd_protocol import LEGACY_DECODE_MAX_SIDE, FvdProtocol
+from vbench_lite.frames import short_error
 from vbench_lite.results import atomic_write_bytes
 from vbench_lite.types import VbenchError
 
@@ -100,13 +101,8 @@ def load_reference_stats(path: str | os.PathLike) -> ReferenceStats:
     except VbenchError:
         raise
     except Exception as exc:
-        raise VbenchError(f"{path}: cannot read FVD statistics ({one_line(exc)})") from exc
+        raise VbenchError(f"{path}: cannot read FVD statistics ({short_error(exc, limit=300)})") from exc
     return _reference_from_arrays(arrays, str(path))
-
-
-def one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 def _number_array(data: dict[str, np.ndarray], name: str, ndim: int, source: str) -> np.ndarray:
@@ -210,7 +206,7 @@ def _checked_protocol(data: dict[str, np.ndarray], source: str) -> dict[str, Any
         remade = FvdProtocol(**settings)
         fixed_same = all(protocol.get(k) == v for k, v in FvdProtocol.FIXED.items())
     except (TypeError, ValueError, VbenchError) as exc:
-        raise VbenchError(f"{source}: invalid FVD protocol settings ({one_line(exc)})") from None
+        raise VbenchError(f"{source}: invalid FVD protocol settings ({short_error(exc, limit=300)})") from None
     if not fixed_same or remade.hash() != protocol["hash"]:
         raise VbenchError(f"{source}: FVD protocol hash {protocol['hash']!r} does not match its settings (they hash "
                           f"to {remade.hash()!r}): the file was edited")

@@ -58,9 +58,11 @@ def sample_indices(total_frames: int, policy: str = "all", k: int | None = None,
 ALPHA_NOTE = "alpha channel composited on black (transparent pixels read as black)"
 
 
-def short_error(exc: BaseException) -> str:
+def short_error(exc: BaseException, limit: int = 200) -> str:
+    """An exception's first line, cut at ``limit`` characters, for a one-line error (its type name if it says
+    nothing): the one helper for the ``(Type: message)`` tails of vbench-lite's errors."""
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    return (text[0] if text else type(exc).__name__)[:limit]
 
 
 def target_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:

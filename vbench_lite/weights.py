@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vbench_lite.frames import short_error
 from vbench_lite.paths import weights_dir
 from vbench_lite.results import atomic_write_json, now_iso, sha256_file
 from vbench_lite.types import VbenchError
@@ -376,8 +377,8 @@ def fetch_model(spec: Any, *, file: str | os.PathLike | None = None, force: bool
     except VbenchError:
         raise
     except Exception as exc:  # network, HTTP, hub errors: one line
-        msg = str(exc).splitlines()[0][:160] if str(exc) else ""
-        raise VbenchError(f"weights fetch {spec.name}: download failed ({type(exc).__name__}: {msg}); "
+        raise VbenchError(f"weights fetch {spec.name}: download failed ({type(exc).__name__}: "
+                          f"{short_error(exc, limit=160)}); "
                           f"{_offline_hint(spec)}") from None
     finally:
         if tmp.exists():
