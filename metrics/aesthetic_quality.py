@@ -22,29 +22,27 @@ import torch.nn.functional as F
 
 from metrics.background_consistency import ClipImageMetric
 from metrics.functional.vbench_consistency import aesthetic_from_scores
-from metrics.image_features import build_aesthetic_head, file_sha256, frame_score_features, resolve_file
+from metrics.image_features import (
+    BatchedNetworkSettings,
+    build_aesthetic_head,
+    file_sha256,
+    frame_score_features,
+    resolve_file,
+)
 from vbench_lite.model_zoo import CLIP_VITL14, LAION_AESTHETIC_LINEAR, LAION_AESTHETIC_V2
 from vbench_lite.types import Clip, Prompt
 
 
 @dataclass(frozen=True)
-class AestheticQualitySettings:
+class AestheticQualitySettings(BatchedNetworkSettings):
     """``--metric-args aesthetic_quality.k=v``: ``model``/``pretrained``/``weights`` (the CLIP), ``head``
     (``linear`` as VBench, or ``mlp``), ``head_weights`` (a local file), ``batch_size``, ``device``,
     ``allow_download``."""
 
     model: str = "ViT-L-14"
     pretrained: str = "openai"
-    weights: str | None = None
     head: Literal["linear", "mlp"] = "linear"
     head_weights: str | None = None
-    batch_size: int = 32
-    device: str | None = None
-    allow_download: bool = False
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
 
 
 class AestheticQuality(ClipImageMetric):

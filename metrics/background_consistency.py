@@ -20,7 +20,7 @@ import numpy as np
 
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_consistency import consistency_terms, vbench_pixels
-from metrics.image_features import load_open_clip, resolve_device, run_batched
+from metrics.image_features import BatchedNetworkSettings, load_open_clip, resolve_device, run_batched
 from vbench_lite.model_zoo import CLIP_VITB32
 from vbench_lite.types import Clip, Prompt, VbenchError
 
@@ -28,20 +28,12 @@ TOY_CLIP = "vbench-toy-clip"
 
 
 @dataclass(frozen=True)
-class BackgroundConsistencySettings:
+class BackgroundConsistencySettings(BatchedNetworkSettings):
     """``--metric-args background_consistency.k=v``: ``model``/``pretrained`` (open_clip name and tag),
     ``weights`` (a local file instead of the tag), ``batch_size``, ``device``, ``allow_download``."""
 
     model: str = "ViT-B-32"
     pretrained: str = "openai"
-    weights: str | None = None
-    batch_size: int = 32
-    device: str | None = None
-    allow_download: bool = False
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
 
 
 class ClipImageMetric(VideoMetric):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,28 @@ from metrics.hardware import tf32_policy
 from vbench_lite.frames import short_error
 from vbench_lite.model_zoo import ModelSpec, local_weights, missing_weights_error
 from vbench_lite.types import Clip, VbenchError
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """What every metric with a pretrained network takes: a local ``weights`` file, the ``device`` (default: the GPU
+    when present) and whether a missing file may be downloaded (``allow_download``)."""
+
+    weights: str | None = None
+    device: str | None = None
+    allow_download: bool = False
+
+
+@dataclass(frozen=True)
+class BatchedNetworkSettings(NetworkSettings):
+    """...plus ``batch_size``, the frames per forward pass."""
+
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+
 
 #: Containers that training scripts wrap a state dict in (DINO's full checkpoints, Lightning, pyiqa's "params").
 WRAPPERS = ("teacher", "state_dict", "model", "params", "module")

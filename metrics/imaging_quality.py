@@ -21,22 +21,26 @@ import torch
 
 from metrics.base import VideoMetric
 from metrics.functional.vbench_consistency import imaging_from_scores, vbench_pixels
-from metrics.image_features import build_musiq, file_sha256, frame_score_features, resolve_device, resolve_file
+from metrics.image_features import (
+    NetworkSettings,
+    build_musiq,
+    file_sha256,
+    frame_score_features,
+    resolve_device,
+    resolve_file,
+)
 from vbench_lite.model_zoo import MUSIQ_SPAQ
 from vbench_lite.types import Clip, Prompt
 
 
 @dataclass(frozen=True)
-class ImagingQualitySettings:
+class ImagingQualitySettings(NetworkSettings):
     """``--metric-args imaging_quality.k=v``: ``weights`` (a local MUSIQ file), ``preprocess`` (``longer`` as
     VBench's default, ``shorter``, ``none``), ``device``, ``allow_download``."""
 
-    weights: str | None = None
     preprocess: Literal["longer", "shorter", "none"] = "longer"
     #: MUSIQ's extra scales (long side of each resized copy; pyiqa's and VBench's default 224 and 384).
     scales: str = "224,384"
-    device: str | None = None
-    allow_download: bool = False
 
     def __post_init__(self) -> None:
         try:

@@ -22,25 +22,25 @@ import numpy as np
 
 from metrics.base import VideoMetric, checked_clips
 from metrics.functional.vbench_consistency import consistency_terms, vbench_pixels
-from metrics.image_features import build_dino, file_sha256, resolve_device, resolve_file, run_batched
+from metrics.image_features import (
+    BatchedNetworkSettings,
+    build_dino,
+    file_sha256,
+    resolve_device,
+    resolve_file,
+    run_batched,
+)
 from vbench_lite.model_zoo import DINO_VITB16
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 
 @dataclass(frozen=True)
-class SubjectConsistencySettings:
+class SubjectConsistencySettings(BatchedNetworkSettings):
     """``--metric-args subject_consistency.k=v``: ``weights`` (a local file), ``arch`` (the timm architecture),
     ``batch_size`` (frames per forward pass), ``device`` (default: the GPU when present), ``allow_download``."""
 
-    weights: str | None = None
     arch: str = "vit_base_patch16_224.dino"
     batch_size: int = 16
-    device: str | None = None
-    allow_download: bool = False
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
 
 
 class SubjectConsistency(VideoMetric):
