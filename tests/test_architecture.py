@@ -85,7 +85,8 @@ def test_no_module_import_cycles():
 
 #: The vbench_lite modules below metrics: types, I/O and file helpers that know nothing of metrics or pipelines.
 CORE = ("vbench_lite.types", "vbench_lite.native", "vbench_lite.paths", "vbench_lite.results", "vbench_lite.frames",
-        "vbench_lite.video_io", "vbench_lite.video_pyav", "vbench_lite.weights", "vbench_lite.model_zoo")
+        "vbench_lite.prompt_fields", "vbench_lite.video_io", "vbench_lite.video_pyav", "vbench_lite.weights",
+        "vbench_lite.model_zoo")
 #: Files allowed over the size limit, with why.
 LARGE_FILES = {
     "vbench_lite/prompts/build_standard.py": "data: the standard suite's prompt table",
