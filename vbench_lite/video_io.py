@@ -112,15 +112,37 @@ def _read_decord(path: Path, *, num_frames, policy, fps, max_side) -> Clip:
             raise NeedsPyAV(str(path))
         src_fps = float(vr.get_avg_fps() or 0) or 25.0
         idx = sample_indices(total, policy, num_frames, src_fps=src_fps, target_fps=fps)
-        first = vr[0].shape
-        if first[-1] != 3:  # an alpha format the probe missed: decord returns RGBA here and cannot batch it
-            raise NeedsPyAV(str(path))
-        th, tw = target_size(first[0], first[1], max_side)
-        if (th, tw) != first[:2]:
-            vr = decord.VideoReader(str(path), num_threads=1, width=tw, height=th)  # scales each frame as decoded
-        frames = vr.get_batch(list(map(int, idx))).asnumpy()  # only the sampled frames
+        frames = None
+        if probe is not None and min(probe.size) > 0 and target_size(*probe.size, max_side) == probe.size:
+            # Kept at full size (the usual case): the header's size spares decoding frame 0 only to learn it. When
+            # decord must scale, frame 0 still decides first, because at some sizes (32x48) decord returns 4
+            # channels at full size but 3 when scaling: PyAV has always read those, and must keep doing so.
+            try:
+                frames = _decord_batch(vr, path, idx, probe.size, max_side)
+            except Exception:  # that channel quirk fails the batch: frame 0 decides below, as it always did
+                frames = None
+            if frames is not None and frames.shape[1:3] != probe.size:
+                frames = None
+        if frames is None:
+            first = vr[0].shape
+            if first[-1] != 3:  # RGBA, or decord's wrong channel count for some widths: PyAV reads it
+                raise NeedsPyAV(str(path))
+            frames = _decord_batch(vr, path, idx, first[:2], max_side)
     out_fps = fps if policy == "fps" else src_fps
     return Clip(np.ascontiguousarray(frames[..., :3]), fps=out_fps, source=str(path))
+
+
+def _decord_batch(vr, path: Path, idx, full: tuple[int, int], max_side) -> np.ndarray:
+    """The sampled frames, scaled as decoded to ``target_size(full, max_side)`` (a second reader when it differs)."""
+    import decord
+
+    th, tw = target_size(full[0], full[1], max_side)
+    if (th, tw) != tuple(full):
+        vr = decord.VideoReader(str(path), num_threads=1, width=tw, height=th)  # scales each frame as decoded
+    frames = vr.get_batch(list(map(int, idx))).asnumpy()  # only the sampled frames
+    if frames.ndim != 4 or frames.shape[-1] != 3:  # an alpha format the probe missed (RGBA): PyAV reads it
+        raise NeedsPyAV(str(path))
+    return frames
 
 
 _NUMBER = re.compile(r"(\d+)")

@@ -36,6 +36,8 @@ class _Probe:
     claimed: int  # frames the container lists; 0 when it does not say (webm, mkv)
     estimated: int  # without a list: duration x frame rate (0 when unknown), only good to a frame or so
     alpha: bool
+    #: The coded frame size the stream header states, (0, 0) when it does not say.
+    size: tuple[int, int] = (0, 0)
 
     def clearly_short(self, decoded: int) -> bool:
         """Fewer frames than the file says it has (an estimate must be off by more than rounding and 5%)."""
@@ -52,7 +54,8 @@ def _probe(container) -> _Probe:
     estimated = 0
     if not stream.frames and container.duration and stream.average_rate:
         estimated = round(container.duration / av.time_base * float(stream.average_rate))
-    return _Probe(src_fps, int(stream.frames or 0), estimated, _stream_has_alpha(stream))
+    size = (int(stream.codec_context.height or 0), int(stream.codec_context.width or 0))
+    return _Probe(src_fps, int(stream.frames or 0), estimated, _stream_has_alpha(stream), size)
 
 
 def probe_quietly(path: Path) -> _Probe | None:

@@ -482,3 +482,43 @@ def test_max_side_none_or_zero_keeps_full_size(tmp_path, max_side):
     assert read_video(mkv, backend="pyav").frames.shape[1:3] == (8, 1024)  # the default still shrinks
     with pytest.raises(VbenchError, match="max_side"):
         read_video(mkv, max_side=-1)
+
+
+def _decord_without_header_size(monkeypatch) -> None:
+    """The decord path as it was before the header's size was used: frame 0 decoded to learn the size."""
+    import dataclasses
+
+    import vbench_lite.video_io as video_io
+
+    real = video_io.probe_quietly
+    monkeypatch.setattr(video_io, "probe_quietly",
+                        lambda path: None if real(path) is None else dataclasses.replace(real(path), size=(0, 0)))
+
+
+@pytest.mark.parametrize("max_side", [0, 40, 512])
+def test_decord_reads_the_size_from_the_header_with_identical_pixels(tmp_path, monkeypatch, max_side):
+    # max_side 40 scales every clip, where frame 0 still decides (see _read_decord): then only equality is checked
+    import decord
+
+    sizes = ((64, 64), (36, 100), (120, 160))
+    paths = [write_video(tmp_path / f"{h}x{w}.mp4", _ramp_clip(t=7, h=h, w=w)) for h, w in sizes]
+    paths += real_clip_paths()[:2]
+    first_frames = []
+    real_getitem = decord.VideoReader.__getitem__
+    monkeypatch.setattr(decord.VideoReader, "__getitem__",
+                        lambda self, i: first_frames.append(i) or real_getitem(self, i))
+    with_header = [read_video(p, num_frames=5, policy="uniform", backend="decord", max_side=max_side) for p in paths]
+    from vbench_lite.frames import target_size
+    from vbench_lite.video_pyav import probe_quietly
+
+    scaled = [p for p in paths if target_size(*probe_quietly(p).size, max_side) != probe_quietly(p).size]
+    assert len(first_frames) == len(scaled)  # frame 0 is decoded to learn the size only where decord must scale
+    # decord returns 4 channels at 32x48 (a stride quirk): the batch fails and frame 0 sends it to PyAV, as before
+    paths.append(write_video(tmp_path / "32x48.mp4", _ramp_clip(t=7, h=32, w=48)))
+    with_header.append(read_video(paths[-1], num_frames=5, policy="uniform", backend="decord", max_side=max_side))
+    _decord_without_header_size(monkeypatch)
+    for path, clip in zip(paths, with_header, strict=True):
+        before = read_video(path, num_frames=5, policy="uniform", backend="decord", max_side=max_side)
+        assert clip.frames.shape == before.frames.shape, path
+        assert np.array_equal(clip.frames, before.frames), path  # byte-identical decoded pixels
+    assert first_frames, "the comparison path must decode frame 0 (else it compares nothing)"
