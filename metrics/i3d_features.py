@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -118,44 +119,73 @@ def _frames_and_source(clip: np.ndarray | Clip) -> tuple[np.ndarray, str]:
 def reference_from_directory(directory: str | os.PathLike, extractor: I3dFeatureExtractor, weights_sha256: str, *,
                              progress: Callable[[int, int], None] | None = None) -> ReferenceStats:
     """Features and statistics of every video under ``directory`` (decoded with ``vbench_lite.video_io`` under the
-    extractor's protocol's decode rule, as the scored clips are: the two agree by construction).
-
-    Videos that cannot be decoded or are shorter than the protocol needs are skipped and listed (StyleGAN-V
-    likewise discards short real videos); none usable is an error. Videos that reached the decode limit are listed.
-    """
+    extractor's protocol's decode rule, as the scored clips are: the two agree by construction), in this process.
+    ``vbench-lite fvd-stats`` decodes in worker processes instead and hands the clips to
+    :func:`reference_from_decoded`, which this calls too: the same batches, so the same bytes."""
     root = Path(directory)
     paths = find_videos(root)
+    protocol = extractor.protocol
+
+    def decoded() -> Iterator[DecodedVideo]:
+        for i, path in enumerate(paths):
+            try:
+                clip = read_video(path, policy="first", num_frames=protocol.frames_needed,
+                                  max_side=protocol.decode_max_side or None)
+                select_frames(clip.num_frames, protocol, str(path))
+            except VbenchError as exc:
+                yield DecodedVideo(i, None, str(exc))
+                continue
+            yield DecodedVideo(i, clip)
+
+    return reference_from_decoded(root, paths, decoded(), extractor, weights_sha256, progress=progress)
+
+
+class DecodedVideo(NamedTuple):
+    """One reference video, decoded: ``clip`` (None with ``error`` when it cannot be used) and, from the decode
+    workers, ``prepared``, the protocol's preprocessed tensor (None: preprocess here)."""
+
+    index: int
+    clip: Clip | None
+    error: str | None = None
+    prepared: torch.Tensor | None = None
+
+
+def reference_from_decoded(root: Path, paths: Sequence[Path], decoded: Iterable[DecodedVideo],
+                           extractor: I3dFeatureExtractor, weights_sha256: str, *,
+                           progress: Callable[[int, int], None] | None = None) -> ReferenceStats:
+    """:class:`ReferenceStats` of ``paths`` (under ``root``) from their decoded clips, in path order. Videos that
+    cannot be decoded or are shorter than the protocol needs are skipped and listed (StyleGAN-V likewise discards
+    short real videos); none usable is an error. Videos that reached the decode limit are listed."""
     if not paths:
         raise VbenchError(f"{root}: no videos found")
     protocol = extractor.protocol
     max_side = protocol.decode_max_side or None
     feats, names, skipped, looped, shrunk = [], [], [], [], []
-    batch: list[tuple[str, np.ndarray]] = []
+    batch: list[tuple[str, Clip, torch.Tensor | None]] = []
 
     def flush() -> None:
-        if batch:
-            feats.append(extractor.features([frames for _, frames in batch]))
-            names.extend(name for name, _ in batch)
+        if batch:  # preprocessed in the workers or here: the same numbers, bit for bit
+            if all(prep is not None for _, _, prep in batch):
+                feats.append(extractor.features_of_videos([prep for _, _, prep in batch]))
+            else:
+                feats.append(extractor.features([clip.frames for _, clip, _ in batch]))
+            names.extend(name for name, _, _ in batch)
             batch.clear()
 
-    for i, path in enumerate(paths):
-        name = str(path.relative_to(root))
-        try:
-            clip = read_video(path, policy="first", num_frames=protocol.frames_needed,
-                              max_side=max_side)
-            select_frames(clip.num_frames, protocol, str(path))
-        except VbenchError as exc:
-            skipped.append(f"{name}: {exc}")
-            continue
-        if clip.num_frames < protocol.frames_needed:
-            looped.append(name)
-        if max_side and max(clip.frames.shape[1:3]) >= max_side:
-            shrunk.append(name)
-        batch.append((name, clip.frames))
-        if len(batch) >= extractor.batch_size:
-            flush()
+    for done, item in enumerate(decoded, start=1):
+        name = str(paths[item.index].relative_to(root))
+        if item.clip is None:
+            skipped.append(f"{name}: {item.error}")
+        else:
+            if item.clip.num_frames < protocol.frames_needed:
+                looped.append(name)
+            if max_side and max(item.clip.frames.shape[1:3]) >= max_side:
+                shrunk.append(name)
+            batch.append((name, item.clip, item.prepared))
+            if len(batch) >= extractor.batch_size:
+                flush()
         if progress:
-            progress(i + 1, len(paths))
+            progress(done, len(paths))
     flush()
     if not names:
         raise VbenchError(f"{root}: none of {len(paths)} videos is usable ({skipped[0]})")

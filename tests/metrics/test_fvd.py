@@ -534,6 +534,34 @@ def test_plugin_aggregates_against_a_folder_and_a_stats_file(random_weights, tmp
     assert len(err.splitlines()) == 1 and "no videos found" in err
 
 
+def test_fvd_stats_decodes_in_workers_with_the_same_bytes(random_weights, tmp_path, monkeypatch, capsys):
+    """`fvd-stats --workers 2` (decode and preprocessing in worker processes, batches of 2 so workers run) writes
+    the same features, statistics and skipped list as decoding in this process (`--workers 0`)."""
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    for s in range(5):
+        write_video(ref_dir / f"r{s}.mp4", moving_square_clip(200 + s), lossless=True)
+    write_video(ref_dir / "short.mp4", Clip(moving_square_clip(1).frames[:5]), lossless=True)
+    (ref_dir / "broken.mp4").write_text("not a video")
+    files = {}
+    for workers in (0, 2):
+        files[workers] = tmp_path / f"w{workers}.npz"
+        assert cli_main(["fvd-stats", str(ref_dir), "--out", str(files[workers]), "--weights", str(random_weights),
+                         "--num-frames", "9", "--size", "64", "--batch-size", "2",
+                         "--workers", str(workers)]) == 0
+        assert "5 videos" in capsys.readouterr().out
+    one, two = load_reference_stats(files[0]), load_reference_stats(files[2])
+    assert np.array_equal(one.features, two.features) and one.features.shape == (5, 400)
+    assert np.array_equal(one.stats.feature_sum, two.stats.feature_sum)
+    assert np.array_equal(one.stats.outer_sum, two.stats.outer_sum)
+    assert one.videos == two.videos and len(one.skipped) == len(two.skipped) == 2
+    assert [s.split(":")[0] for s in one.skipped] == [s.split(":")[0] for s in two.skipped] == \
+        ["broken.mp4", "short.mp4"]
+    assert cli_main(["fvd-stats", str(ref_dir), "--out", str(files[0]), "--weights", str(random_weights),
+                     "--workers", "-1"]) == 2
+
+
 def _stats_for(plugin: FrechetVideoDistance, feats: np.ndarray, path: Path, dtype: str = "float32") -> Path:
     ref = ReferenceStats(FeatureStatistics.from_features(feats), plugin.protocol.describe(), plugin.weights_sha256,
                          dtype, features=feats)

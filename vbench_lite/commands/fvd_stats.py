@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from vbench_lite.commands._common import add_device_option
-from vbench_lite.types import SCORE_MAX_SIDE
+from vbench_lite.types import SCORE_MAX_SIDE, VbenchError
 
 
 def register(subparsers) -> None:
@@ -37,6 +37,9 @@ def register(subparsers) -> None:
                    help=f"decode frames at most this large, as `score --max-side` (default {SCORE_MAX_SIDE}; "
                    f"0: full size, the canonical protocol)")
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes decoding and preprocessing videos ahead of the I3D (default: from the CPU count; "
+                   "0: in this process); never changes a number")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     add_device_option(p, "where the I3D runs (default: cuda when available)")
     p.add_argument("--tf32", action="store_true", help="allow TF32 on CUDA (faster; features differ by ~1e-3 "
@@ -46,11 +49,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from metrics.fvd import FrechetVideoDistance
-    from metrics.i3d_features import reference_from_directory
     from metrics.stats_file import save_reference_stats
     from vbench_lite.commands._common import check_device
 
     check_device(args.device)
+    if args.workers is not None and args.workers < 0:
+        raise VbenchError(f"--workers must be 0 (decode in process) or more, got {args.workers}")
     metric = FrechetVideoDistance(weights=args.weights, num_frames=args.num_frames, stride=args.stride,
                                   start=args.start, resize=args.resize, size=args.size, loop_short=args.loop_short,
                                   batch_size=args.batch_size, dtype=args.dtype, device=args.device,
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         if show:
             print(f"\rfvd-stats: {done}/{total} videos", end="" if done < total else "\n", file=sys.stderr)
 
-    ref = reference_from_directory(args.directory, metric.extractor, metric.weights_sha256, progress=progress)
+    ref = _reference_stats(args, metric, progress)
     path = save_reference_stats(args.out, ref, include_features=not args.no_features)
     print(f"{path}: {ref.stats.n} videos, protocol {ref.protocol['name']} ({ref.protocol_hash}), "
           f"I3D sha256 {ref.weights_sha256[:16]}...")
@@ -73,3 +77,34 @@ def run(args: argparse.Namespace) -> int:
               f"{args.max_side} and were shrunk before the I3D resize; pass --max-side 0 (here and to score) for "
               f"the canonical full-size protocol", file=sys.stderr)
     return 0
+
+
+def _reference_stats(args: argparse.Namespace, metric, progress):
+    """Decode and preprocess in worker processes (``vbench_lite.streaming``, as ``score`` does), a bounded number of
+    batches ahead of the I3D; features are the same bytes as in-process decoding (``--workers 0``)."""
+    from pathlib import Path
+
+    from metrics.i3d_features import DecodedVideo, reference_from_decoded
+    from vbench_lite.frames import short_error
+    from vbench_lite.streaming import ClipJobs, PrepError, default_workers, stream
+    from vbench_lite.video_io import find_videos
+
+    root = Path(args.directory)
+    paths = find_videos(root)
+    protocol = metric.protocol
+    jobs = ClipJobs(paths, [{"fvd"}] * len(paths), {"fvd": metric.preparer()},
+                    {"max_frames": protocol.frames_needed, "max_side": protocol.decode_max_side or None})
+    workers = default_workers() if args.workers is None else args.workers
+
+    def decoded():
+        for batch in stream(jobs, batch_size=metric.extractor.batch_size, workers=workers):
+            for item in batch:
+                prep = item.prepared.get("fvd")
+                if item.clip is None:
+                    yield DecodedVideo(item.index, None, item.error)
+                elif isinstance(prep, PrepError):  # too short for the protocol: skipped and listed
+                    yield DecodedVideo(item.index, None, short_error(prep.error))
+                else:
+                    yield DecodedVideo(item.index, item.clip, prepared=prep)
+
+    return reference_from_decoded(root, paths, decoded(), metric.extractor, metric.weights_sha256, progress=progress)
