@@ -16,19 +16,37 @@ guessing from the text. Prompts without text (``no_text``) have no targets at al
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vbench_lite.types import Prompt
 
-#: Our relation names (what ``fields.relation`` holds) and how other files spell them.
+#: Our relation names (what ``fields.relation`` holds): object 0 REL object 1.
 RELATIONS = ("left of", "right of", "above", "below")
-_RELATION_SPELLINGS = {
+#: How files spell a relation (VBench: "on the left of", "on the top of" ...) -> our name.
+RELATION_SPELLINGS = {
     "on the left of": "left of", "to the left of": "left of", "left of": "left of",
     "on the right of": "right of", "to the right of": "right of", "right of": "right of",
     "on the top of": "above", "on top of": "above", "above": "above",
     "on the bottom of": "below", "under": "below", "beneath": "below", "below": "below",
 }
+
+#: The Kinetics-400 class names ``fields.action`` is one of (data shipped with the prompt suites; read by path so that
+#: this core module does not import the prompts package).
+KINETICS400_FILE = Path(__file__).with_name("prompts") / "kinetics400_labels.txt"
+
+
+@functools.cache
+def kinetics400_labels() -> tuple[str, ...]:
+    """The 400 Kinetics-400 labels in lower case (as ``vbench/human_action.py:build_dict`` lowercases them), in the
+    class order of VBench's UMT head; compare with a model's own labels by name, not by index."""
+    lines = KINETICS400_FILE.read_text(encoding="utf-8").splitlines()
+    labels = tuple(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+    if len(labels) != 400 or len(set(labels)) != 400:
+        raise ValueError(f"{KINETICS400_FILE}: expected 400 distinct labels, found {len(set(labels))}")
+    return labels
 
 
 @dataclass(frozen=True)
@@ -55,7 +73,7 @@ def normalise_relation(text: str | None) -> str | None:
     """``"on the left of"`` -> ``"left of"``; None for None or a spelling we do not know."""
     if not isinstance(text, str):
         return None
-    return _RELATION_SPELLINGS.get(" ".join(text.lower().split()))
+    return RELATION_SPELLINGS.get(" ".join(text.lower().split()))
 
 
 def _word(value: Any) -> str | None:
@@ -92,4 +110,5 @@ def semantic_targets(prompt: Prompt) -> SemanticTargets:
                            temporal_style=_word(f.get("temporal_style")))
 
 
-__all__ = ["RELATIONS", "SemanticTargets", "normalise_relation", "semantic_targets"]
+__all__ = ["KINETICS400_FILE", "RELATIONS", "RELATION_SPELLINGS", "SemanticTargets", "kinetics400_labels",
+           "normalise_relation", "semantic_targets"]

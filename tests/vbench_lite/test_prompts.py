@@ -39,6 +39,9 @@ RELEASED = {
     ("standard", "1.0.0"): "f76dc8529e3db0def65e6c343bb87af9d7f039d78aaf3529fdeb6cfe2f132b99",
     ("synthetic", "1.0.0"): "193753b0d46a1fc40f36b7109661d02841788f4a2624a9937cf0343c336d9a37",
     ("synthetic", "1.0.1"): "fbe8523e91e1a5f2e727943e0f1f437b3b9926c4d6d880ecaa44a5fca9ba8204",  # + relation
+    # + VBench's semantic subsets (object class, action, scene, temporal style, overall consistency), no depth relations
+    ("standard", "2.0.0"): "dce9414b9c02f5afd848ec6277f7ea362666a63827c112b990fb9fc74ee6da2b",
+    ("synthetic", "1.1.0"): "243ad6b0ee943aeed5acdb0189824321cf56f17ef4da3bca20a146d23c12e903",  # + action, scene
 }
 
 
@@ -166,7 +169,7 @@ def test_subsets_have_their_own_hash(standard):
     head = dataclasses.replace(standard, prompts=standard.prompts[:3])  # what --limit does
     assert len(head) == 3 and head.sha256 == prompts_sha256(standard.prompts[:3]) != standard.sha256
     animals = standard.select(category="animals")
-    assert len(animals) == 42 and {p.category for p in animals} == {"animals"}
+    assert len(animals) == 67 and {p.category for p in animals} == {"animals"}
     assert animals.name == "standard[category=animals]"
     colour_food = standard.select(category="food", dimension="color")
     assert len(colour_food) == 5 and all("color" in p.dimensions for p in colour_food)
@@ -191,7 +194,9 @@ def test_synthetic_file_equals_the_synthetic_world():
     from vbench_lite.generators.synthetic import synthetic_suite_prompts
 
     shipped = load_suite("synthetic")
-    assert [p.to_dict() for p in shipped] == [p.to_dict() for p in synthetic_suite_prompts()]
+    expected = synthetic_suite_prompts()
+    assert [p.to_dict() for p in shipped] == [p.to_dict() for p in expected]
+    assert all(p.fields["action"] and p.fields["scene"] for p in shipped)  # the semantic dimensions' fields
 
 
 def test_every_synthetic_prompt_renders():

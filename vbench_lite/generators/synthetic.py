@@ -103,4 +103,14 @@ def _scene_prompt(scene: Scene) -> Prompt:
     }
     if len(scene.objects) > 1:
         fields["relation"] = two_object_relation(motion)  # at the start of the clip
+    # What VBench's semantic dimensions read (vbench_lite.prompt_fields): every object shares the scene's motion.
+    fields["action"] = action_for_motion(motion)
+    fields["scene"] = f"{scene.background} background"
+    dims += (["object_class"] if len(scene.objects) == 1 else []) + ["human_action", "scene", "overall_consistency"]
     return Prompt(id=slugify(text), text=text, category="synthetic", dimensions=dims, fields=fields)
+
+
+def action_for_motion(motion: str) -> str:
+    """The synthetic world's motion as the toy action classifier's class (``reference_models.toy_action.ACTIONS``):
+    ``"left"`` -> ``"moving left"``, ``"still"`` -> ``"staying still"``."""
+    return "staying still" if motion == "still" else f"moving {motion}"

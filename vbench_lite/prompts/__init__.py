@@ -2,14 +2,18 @@
 
 Builtin suites
 --------------
-``standard``   336 prompts written for vbench-lite in 8 categories (animals, architecture, food, humans,
-               lifestyle, plants, scenery, vehicles), each tagged with the dimensions it probes. Built by
-               ``python -m vbench_lite.prompts.build_standard`` from phrase lists authored in that module.
-``synthetic``  the prompts the synthetic world renders exactly (``vbench_lite.generators.synthetic``), written by
-               ``python -m vbench_lite.prompts.build_synthetic``.
+``standard``   536 prompts written for vbench-lite in 8 categories (animals, architecture, food, humans,
+               lifestyle, plants, scenery, vehicles), each tagged with the dimensions it probes, with 40-prompt
+               subsets for VBench's semantic dimensions (``semantic_prompts.py``). Built by
+               ``python -m vbench_lite.prompts.build_standard`` from phrase lists authored in those modules.
+``synthetic``  the prompts the synthetic world renders exactly (``vbench_lite.generators.synthetic``) with their
+               semantic fields (``action``, ``scene``), written by ``python -m vbench_lite.prompts.build_synthetic``.
+``vbench``     VBench's own ``VBench_full_info.json``, imported on load.
 
 ``load_suite("standard")``, ``load_suite("my_prompts.csv")``, ``list_suites()``; on the command line
-``vbench-lite prompts --suite standard --format table|csv|json [--category C] [--dimension D]``.
+``vbench-lite prompts --suite standard --format table|csv|json [--category C] [--dimension D]``. A per-dimension
+subset, as VBench evaluates each dimension on its own prompt list: ``suite.select(dimension="object_class")`` or
+``--dimension object_class``.
 
 The suite file format
 ---------------------
@@ -35,7 +39,9 @@ the text (``-2``, ``-3`` on collisions), frozen in their files; a suite file wit
 video named by its prompt text gets ``vbench_lite.types.prompt_id_for_text`` (the slug, plus 8 hex digits of the
 text's sha256 unless the slug spells the text exactly), so that ids are unique for any text. A prompt's
 ``dimensions`` must be declared in ``dimensions`` and its ``category`` in ``categories`` when the file declares
-them. ``fields`` carry what a dimension needs to be scored:
+them. ``fields`` carry what a dimension needs to be scored (semantic metrics read them through
+``vbench_lite.prompt_fields.semantic_targets``, which also reads the synthetic world's ``objects`` of
+``{"shape", "color", "motion"}``):
 
 =====================  ===========================================================================
 dimension              fields
@@ -43,10 +49,16 @@ dimension              fields
 multiple_objects       ``objects``: the nouns that must all appear
 color                  ``colors`` and ``objects`` (``colors[i]`` is the colour of ``objects[i]``)
 spatial_relationship   ``objects`` (two) and ``relation``: objects[0] is <relation> objects[1]
-                       (left of, right of, above, below, in front of, behind)
+                       (left of, right of, above, below; VBench's "on the left of" ... are read too)
 camera_motion          ``camera``: pan_left, pan_right, tilt_up, tilt_down, zoom_in, zoom_out, orbit, static
 appearance_style       ``style``
 motion                 ``motion``: the verb of the motion asked for
+object_class           ``objects``: the one object (a COCO class name in the standard suite)
+human_action           ``action``: a Kinetics-400 label (``kinetics400_labels.txt``), or the synthetic
+                       world's "moving left" ... "staying still"
+scene                  ``scene``: a place ("alley", "bakery shop"; synthetic: "black background")
+temporal_style         ``temporal_style``: the style part of "<scene>, <style>" (VBench's ten styles)
+overall_consistency    none: the whole text
 =====================  ===========================================================================
 
 The hash
@@ -73,9 +85,17 @@ version ``"import"``, and are hashed the same way.
 from vbench_lite.prompts.importers import import_csv, import_text, import_vbench_json
 from vbench_lite.prompts.library import builtin_suite_path, list_suites, load_suite
 from vbench_lite.prompts.suite import Suite, canonical_prompts_json, prompts_sha256, write_suite
-from vbench_lite.prompts.vocabulary import CAMERA_MOVES, CATEGORIES, DIMENSIONS, RELATIONS
+from vbench_lite.prompts.vocabulary import (
+    CAMERA_MOVES,
+    CATEGORIES,
+    COCO_CLASSES,
+    DIMENSIONS,
+    RELATIONS,
+    TEMPORAL_STYLES,
+)
 
 __all__ = [
-    "CAMERA_MOVES", "CATEGORIES", "DIMENSIONS", "RELATIONS", "Suite", "builtin_suite_path", "canonical_prompts_json",
-    "import_csv", "import_text", "import_vbench_json", "list_suites", "load_suite", "prompts_sha256", "write_suite",
+    "CAMERA_MOVES", "CATEGORIES", "COCO_CLASSES", "DIMENSIONS", "RELATIONS", "TEMPORAL_STYLES", "Suite",
+    "builtin_suite_path", "canonical_prompts_json", "import_csv", "import_text", "import_vbench_json", "list_suites",
+    "load_suite", "prompts_sha256", "write_suite",
 ]

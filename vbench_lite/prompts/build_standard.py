@@ -1,7 +1,7 @@
 """``python -m vbench_lite.prompts.build_standard``: write ``suites/standard.json`` from the prompts authored here.
 
-Every prompt below was written for vbench-lite. Each category has the same mix, so per-dimension scores are not
-dominated by one kind of content:
+Every prompt below and in :mod:`vbench_lite.prompts.semantic_prompts` was written for vbench-lite. Each category has
+the same mix, so per-dimension scores are not dominated by one kind of content:
 
 ====================  =====  ==========================================================================
 kind                  each   dimensions
@@ -11,12 +11,19 @@ still scene           5      temporal_flicker, background_consistency
 camera move           6      camera_motion, background_consistency (the move's phrase is appended)
 several objects       5      multiple_objects
 colours               5      color
-spatial relation      5      spatial_relationship
+spatial relation      5      spatial_relationship (left of, right of, above, below: VBench's four)
 visual style          5      appearance_style, subject_consistency (the style's phrase is appended)
+one object            5      object_class (a COCO class)           \
+human action          5      human_action (a Kinetics-400 label)    |  VBench's per-dimension subsets,
+place                 5      scene (a Places365 scene name)         |  semantic_prompts.py, after the
+temporal style        5      temporal_style (VBench's ten styles)   |  kinds above in each category
+anything              5      overall_consistency                   /
 ====================  =====  ==========================================================================
 
 The composition is deterministic (phrase variants are picked by position), so the same code always writes the same
-file; the build refuses to change the prompts of a released version (see ``_build.build_main``).
+file; the build refuses to change the prompts of a released version (see ``_build.build_main``). Version 2.0.0 added
+the last five kinds and replaced the eight depth relations ("in front of", "behind": no 2-D rule judges them) by
+left/right/above/below prompts.
 """
 
 from __future__ import annotations
@@ -24,15 +31,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from vbench_lite.prompt_fields import kinetics400_labels
 from vbench_lite.prompts._build import build_main
 from vbench_lite.prompts.drafts import assign_ids
-from vbench_lite.prompts.vocabulary import CAMERA_MOVES, CATEGORIES, DIMENSIONS, RELATIONS
+from vbench_lite.prompts.semantic_prompts import SEMANTIC
+from vbench_lite.prompts.vocabulary import (
+    CAMERA_MOVES,
+    CATEGORIES,
+    COCO_CLASSES,
+    DIMENSIONS,
+    RELATIONS,
+    TEMPORAL_STYLES,
+)
 from vbench_lite.types import Prompt
 
 NAME = "standard"
-DESCRIPTION = ("336 prompts written for vbench-lite: 8 categories x 42 prompts, each tagged with the dimensions it "
+DESCRIPTION = ("536 prompts written for vbench-lite: 8 categories x 67 prompts, each tagged with the dimensions it "
                "probes (subject and background consistency, motion, dynamic degree, multiple objects, colour, "
-               "spatial relations, camera motion, appearance style, temporal flicker) with structured fields.")
+               "spatial relations, camera motion, appearance style, temporal flicker, object class, human action, "
+               "scene, temporal style, overall consistency) with structured fields.")
 
 #: camera move -> phrasings appended to a scene (picked in turn)
 CAMERA_PHRASES: dict[str, tuple[str, ...]] = {
@@ -67,8 +84,6 @@ RELATION_PHRASES: dict[str, tuple[str, ...]] = {
     "right of": ("to the right of",),
     "above": ("above", "on top of", "over"),
     "below": ("below", "beneath", "under"),
-    "in front of": ("in front of",),
-    "behind": ("behind",),
 }
 
 
@@ -144,7 +159,7 @@ ANIMALS = [
     rel("a cat sitting to the right of a sleeping puppy", "cat", "right of", "puppy"),
     rel("an eagle flying above a herd of bison", "eagle", "above", "bison"),
     rel("a crab hiding beneath a piece of driftwood on the sand", "crab", "below", "driftwood"),
-    rel("a goose standing in front of a barn", "goose", "in front of", "barn"),
+    rel("a rabbit sitting to the right of a tree stump", "rabbit", "right of", "tree stump"),
     sty("a fox walking through a snowy forest", "watercolor painting"),
     sty("a whale breaching the surface of the ocean", "woodblock print"),
     sty("an owl turning its head on a branch", "pencil sketch"),
@@ -189,7 +204,7 @@ ARCHITECTURE = [
     rel("a tall clock tower to the right of a domed town hall", "clock tower", "right of", "town hall"),
     rel("a weathervane turning above the roof of a barn", "weathervane", "above", "barn"),
     rel("a cellar door below a wide front porch", "cellar door", "below", "porch"),
-    rel("a row of palm trees in front of an art deco hotel", "palm trees", "in front of", "hotel"),
+    rel("a fountain to the left of a museum entrance", "fountain", "left of", "museum entrance"),
     sty("a medieval castle on a hill", "oil painting"),
     sty("a city of glass towers at night", "neon cyberpunk"),
     sty("a temple gate in the rain", "anime"),
@@ -235,7 +250,7 @@ FOOD = [
     rel("a bowl of olives to the right of a baguette", "olives", "right of", "baguette"),
     rel("a sprig of mint on top of a scoop of vanilla ice cream", "mint", "above", "ice cream"),
     rel("a basket of eggs beneath a shelf of preserves", "eggs", "below", "shelf"),
-    rel("a jug of lemonade behind a plate of sandwiches", "jug of lemonade", "behind", "sandwiches"),
+    rel("a cup of coffee to the left of a plate of croissants", "cup of coffee", "left of", "croissants"),
     sty("a bowl of cherries on a table", "oil painting"),
     sty("a steaming bowl of noodles at a night market stall", "anime"),
     sty("a stack of glazed donuts", "neon cyberpunk"),
@@ -280,7 +295,7 @@ HUMANS = [
     rel("a woman sitting to the right of a large potted fern", "woman", "right of", "fern"),
     rel("a kite flying high above a girl running on a hill", "kite", "above", "girl"),
     rel("a sleeping baby beneath a hanging mobile", "baby", "below", "mobile"),
-    rel("a barista standing behind a coffee counter", "barista", "behind", "counter"),
+    rel("a drone hovering above a group of hikers", "drone", "above", "hikers"),
     sty("a couple dancing the tango in a dim hall", "black and white film"),
     sty("a boy throwing a paper airplane", "pencil sketch"),
     sty("a samurai walking through a bamboo grove", "woodblock print"),
@@ -326,7 +341,7 @@ LIFESTYLE = [
     rel("a potted cactus to the right of a stack of magazines", "cactus", "right of", "magazines"),
     rel("a round clock hanging above a fireplace", "clock", "above", "fireplace"),
     rel("a pair of slippers under a bed", "slippers", "below", "bed"),
-    rel("a laundry basket in front of a washing machine", "laundry basket", "in front of", "washing machine"),
+    rel("a framed mirror above a wooden dresser", "mirror", "above", "dresser"),
     sty("a family eating breakfast at a kitchen table", "watercolor painting"),
     sty("a man reading a newspaper in an armchair", "pencil sketch"),
     sty("friends playing a board game on the floor", "claymation"),
@@ -371,7 +386,7 @@ PLANTS = [
     rel("a small fern to the right of a large boulder", "fern", "right of", "boulder"),
     rel("a cluster of mushrooms beneath a fallen log", "mushrooms", "below", "log"),
     rel("hanging wisteria above a garden bench", "wisteria", "above", "bench"),
-    rel("a young sapling behind a low stone wall", "sapling", "behind", "wall"),
+    rel("a potted fern below a hanging basket of petunias", "fern", "below", "basket of petunias"),
     sty("a cherry tree in full blossom", "woodblock print"),
     sty("a bouquet of wildflowers in a jug", "oil painting"),
     sty("a venus flytrap snapping shut", "pixel art"),
@@ -415,7 +430,7 @@ SCENERY = [
     rel("a full moon above a snowy mountain peak", "moon", "above", "mountain peak"),
     rel("a small cabin to the left of a frozen lake", "cabin", "left of", "lake"),
     rel("a lone tree to the right of a winding river", "tree", "right of", "river"),
-    rel("a rock arch in front of the setting sun", "rock arch", "in front of", "sun"),
+    rel("a lone pine to the left of a small waterfall", "pine", "left of", "waterfall"),
     rel("a village nestled below a towering cliff", "village", "below", "cliff"),
     sty("a stormy sea with towering waves", "oil painting"),
     sty("a mountain village at dusk", "watercolor painting"),
@@ -461,7 +476,7 @@ VEHICLES = [
     rel("a taxi to the right of a city bus", "taxi", "right of", "bus"),
     rel("a helicopter hovering above a cargo ship", "helicopter", "above", "cargo ship"),
     rel("a canoe passing under a wooden footbridge", "canoe", "below", "footbridge"),
-    rel("a police car behind a stopped truck", "police car", "behind", "truck"),
+    rel("a bicycle to the right of a parked car", "bicycle", "right of", "car"),
     sty("a vintage car driving along a coastal road", "vintage film"),
     sty("a steam train crossing a bridge", "watercolor painting"),
     sty("a spaceship landing in a desert", "low-poly 3d render"),
@@ -494,7 +509,7 @@ def make_prompts() -> list[Prompt]:
     turns: dict[str, int] = {}
     drafts = []
     for category, entries in BY_CATEGORY.items():
-        for entry in entries:
+        for entry in entries + SEMANTIC[category]:
             key = entry["fields"].get("camera") or entry["fields"].get("style") or ""
             text = _compose(entry, turns.get(key, 0))
             turns[key] = turns.get(key, 0) + 1
@@ -506,8 +521,11 @@ def make_prompts() -> list[Prompt]:
         raise ValueError(f"prompts written twice: {repeated}")
     for d in drafts:
         unknown = [x for x in d["dimensions"] if x not in DIMENSIONS]
-        if unknown or d["fields"].get("camera", "static") not in CAMERA_MOVES \
-                or d["fields"].get("relation", "above") not in RELATIONS:
+        f = d["fields"]
+        if unknown or f.get("camera", "static") not in CAMERA_MOVES or f.get("relation", "above") not in RELATIONS \
+                or f.get("action", "yoga") not in kinetics400_labels() \
+                or f.get("temporal_style", "zoom in") not in TEMPORAL_STYLES \
+                or ("object_class" in d["dimensions"] and not set(f["objects"]) <= set(COCO_CLASSES)):
             raise ValueError(f"prompt {d['text']!r}: unknown tag or field value")
     return assign_ids(drafts, where=NAME, plain_slugs=True)  # shipped ids never change
 

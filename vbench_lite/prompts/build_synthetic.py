@@ -1,7 +1,8 @@
 """``python -m vbench_lite.prompts.build_synthetic``: write ``suites/synthetic.json`` from the synthetic world.
 
-The prompts come from :func:`vbench_lite.generators.synthetic.synthetic_suite_prompts`; a test checks that the
-shipped file equals that function's output, so rebuild (with ``--version``) whenever the synthetic world changes.
+The prompts come from :func:`vbench_lite.generators.synthetic.synthetic_suite_prompts` (semantic fields included);
+a test checks that the shipped file equals that, so rebuild (with ``--version``)
+whenever the synthetic world changes.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sys
 
 from vbench_lite.prompts._build import build_main
 from vbench_lite.prompts.vocabulary import DIMENSIONS
+from vbench_lite.types import Prompt
 
 NAME = "synthetic"
 DESCRIPTION = ("Coloured shapes moving on plain backgrounds, rendered exactly by the synthetic generator: every "
@@ -17,7 +19,7 @@ DESCRIPTION = ("Coloured shapes moving on plain backgrounds, rendered exactly by
 CATEGORIES = ["synthetic"]
 
 
-def make_prompts():
+def make_prompts() -> list[Prompt]:
     from vbench_lite.generators.synthetic import synthetic_suite_prompts
 
     return synthetic_suite_prompts()

@@ -19,9 +19,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from vbench_lite.prompt_fields import kinetics400_labels, normalise_relation
 from vbench_lite.prompts.drafts import assign_ids, read_json, read_text_file
 from vbench_lite.prompts.suite import Suite
-from vbench_lite.prompts.vocabulary import DIMENSIONS, RELATION_ALIASES, VBENCH_DIMENSION_ALIASES
+from vbench_lite.prompts.vocabulary import DIMENSIONS, TEMPORAL_STYLES, VBENCH_DIMENSION_ALIASES
 from vbench_lite.types import VbenchError
 
 IMPORT_VERSION = "import"
@@ -54,40 +55,63 @@ def _dig(data: Any, *keys: str) -> Any:
     return data
 
 
-def _object_after_word(text: str, word: str) -> str | None:
-    """``"a red bicycle, side view"`` and ``"red"`` -> ``"bicycle"``."""
-    lowered = text.lower()
-    at = lowered.find(word.lower())
-    if at < 0:
-        return None
-    rest = lowered[at + len(word):].split(",")[0].strip(" .")
+def vbench_color_object(text: str, color: str) -> str | None:
+    """The object a colour prompt names, as ``vbench/color.py:color`` takes it from the prompt: drop ``"a "``,
+    ``"an "`` and the colour word, strip (``"an orange bicycle"`` -> ``"bicycle"``)."""
+    rest = text.replace("a ", "").replace("an ", "").replace(color, "").strip()
     return rest or None
 
 
-def fields_from_vbench_auxiliary(aux: Any, text: str) -> dict[str, Any]:
-    """Our structured fields from VBench's ``auxiliary_info`` (keyed by dimension); the raw info is kept too."""
+def vbench_action(text: str) -> str:
+    """The Kinetics-400 label of a human_action prompt, as ``vbench/human_action.py:human_action`` takes it from the
+    video's file name ``"<prompt>-<i>.mp4"``: lower case, before the first "-", after "person is ", before the
+    first "_" (``"A person is riding a bike"`` -> ``"riding a bike"``). VBench's file has no auxiliary info for it."""
+    return text.lower().split("-")[0].split("person is ")[-1].split("_")[0]
+
+
+def vbench_temporal_style(text: str) -> str:
+    """The style part of a temporal_style prompt ``"<scene>, <style>"``: one of :data:`TEMPORAL_STYLES` when the
+    text ends with one, else the text after its last comma (the whole text without one). ``vbench/temporal_style.py``
+    compares the clip with the whole prompt; the field only names what the prompt asks."""
+    lowered = text.lower().rstrip(" .")
+    known = [s for s in TEMPORAL_STYLES if lowered.endswith(s)]
+    if known:
+        return max(known, key=len)
+    return lowered.rsplit(",", 1)[-1].strip()
+
+
+def fields_from_vbench_auxiliary(aux: Any, text: str, dimensions: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """Our structured fields from VBench's ``auxiliary_info`` (keyed by dimension; the raw info is kept too) and,
+    for the dimensions VBench gives no info for (``dimensions``: VBench's names), from the text as VBench reads it:
+    human_action's ``action`` (:func:`vbench_action`, kept only when it is a Kinetics-400 label) and
+    temporal_style's ``temporal_style`` (:func:`vbench_temporal_style`)."""
+    fields: dict[str, Any] = {}
+    if "human_action" in dimensions and vbench_action(text) in kinetics400_labels():
+        fields["action"] = vbench_action(text)
+    if "temporal_style" in dimensions and vbench_temporal_style(text):
+        fields["temporal_style"] = vbench_temporal_style(text)
     if not isinstance(aux, dict) or not aux:
-        return {}
-    fields: dict[str, Any] = {"auxiliary_info": aux}
+        return fields
+    fields["auxiliary_info"] = aux
     objects: list[str] = []
     obj = _dig(aux, "object_class", "object")
     if isinstance(obj, str):
         objects.append(obj)
     multi = _dig(aux, "multiple_objects", "object")
-    if isinstance(multi, str):
+    if isinstance(multi, str):  # vbench/multiple_objects.py splits it on " and "
         objects.extend(o.strip() for o in multi.split(" and ") if o.strip())
     spatial = _dig(aux, "spatial_relationship", "spatial_relationship")
     if isinstance(spatial, dict):
         a, b, rel = spatial.get("object_a"), spatial.get("object_b"), spatial.get("relationship")
         if isinstance(a, str) and isinstance(b, str):
             objects.extend([a, b])
-        if isinstance(rel, str):
-            fields["relation"] = RELATION_ALIASES.get(rel.strip().lower(), rel.strip())
+        if isinstance(rel, str):  # a spelling we do not know is kept as written (no target: not applicable)
+            fields["relation"] = normalise_relation(rel) or rel.strip()
     color = _dig(aux, "color", "color")
     if isinstance(color, str):
         fields["colors"] = [color]
         if not objects:
-            found = _object_after_word(text, color)
+            found = vbench_color_object(text, color)
             if found:
                 objects.append(found)
     style = _dig(aux, "appearance_style", "appearance_style")
@@ -147,7 +171,7 @@ def import_vbench_json(path: str | Path, *, data: Any = None) -> Suite:
     for draft in drafts:
         raw_dims = draft.pop("raw")
         draft["dimensions"] = list(dict.fromkeys(_our_dimension(d) for d in raw_dims if d.strip()))
-        fields = fields_from_vbench_auxiliary(draft.pop("aux"), draft["text"])
+        fields = fields_from_vbench_auxiliary(draft.pop("aux"), draft["text"], raw_dims)
         if draft["dimensions"] != raw_dims:
             fields["vbench_dimensions"] = raw_dims
         entries = draft.pop("entries")
@@ -161,14 +185,17 @@ def import_vbench_json(path: str | Path, *, data: Any = None) -> Suite:
 def import_text(path: str | Path) -> Suite:
     """One prompt a line; blank lines and lines starting with ``#`` are skipped.
 
-    A file named after a dimension (VBench's ``prompts_per_dimension/color.txt``) tags every prompt with it.
+    A file named after a dimension (VBench's ``prompts_per_dimension/color.txt``) tags every prompt with it; for
+    ``human_action.txt`` and ``temporal_style.txt`` the field comes from the text as VBench reads it (the other
+    dimensions' facts are only in VBench's JSON, so import that for them).
     """
     path = Path(path)
     text = read_text_file(path)
     stem_dimension = _our_dimension(path.stem)
     dims = [stem_dimension] if stem_dimension in DIMENSIONS else []
-    drafts = [{"id": None, "text": line.strip(), "dimensions": dims}
-              for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    drafts = [{"id": None, "text": line, "dimensions": dims,
+               "fields": fields_from_vbench_auxiliary(None, line, [path.stem.strip()])} for line in lines]
     if not drafts:
         raise VbenchError(f"{path}: no prompts in the file (only blank lines and # comments)")
     return _imported_suite(path, drafts, "text")
