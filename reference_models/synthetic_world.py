@@ -181,7 +181,23 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
     bg = np.array(BACKGROUNDS[scene.background], dtype=np.float32)
     frames = np.empty((num_frames, h, w, 3), dtype=np.float32)
     frames[:] = bg
+    for k, (obj, (r, cx0, cy0, speed)) in enumerate(zip(scene.objects, _draw_objects(scene, rng, h, w))):
+        dx, dy = MOTIONS[obj.motion]
+        color_name = (color_override or {}).get(k, obj.color)
+        color = np.array(COLORS[color_name], dtype=np.float32)
+        for t in range(min(num_frames, (hidden_from or {}).get(k, num_frames))):
+            cx = _bounce(cx0 + dx * speed * t, r, w - r)
+            cy = _bounce(cy0 + dy * speed * t, r, h - r)
+            cover = _shape_mask(obj.shape, yy, xx, cy, cx, r).astype(np.float32)
+            cover = cover.reshape(h, ss, w, ss).mean(axis=(1, 3))[..., None]  # (H, W, 1)
+            frames[t] = frames[t] * (1.0 - cover) + color * cover
+    return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+
+
+def _draw_objects(scene: Scene, rng: np.random.Generator, h: int, w: int) -> list[tuple[float, float, float, float]]:
+    """Each object's (radius, start x, start y, speed in pixels per frame), in the order of the random draws."""
     scale = min(h, w)
+    drawn = []
     for k, obj in enumerate(scene.objects):
         r = scale * rng.uniform(0.13, 0.18)
         dx, dy = MOTIONS[obj.motion]
@@ -194,15 +210,39 @@ def render_scene(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, i
             else:
                 cx0 = w * (0.28 if k == 0 else 0.72) + rng.uniform(-0.04, 0.04) * w
         speed = scale * rng.uniform(0.025, 0.035)  # pixels per frame
-        color_name = (color_override or {}).get(k, obj.color)
-        color = np.array(COLORS[color_name], dtype=np.float32)
-        for t in range(min(num_frames, (hidden_from or {}).get(k, num_frames))):
-            cx = _bounce(cx0 + dx * speed * t, r, w - r)
-            cy = _bounce(cy0 + dy * speed * t, r, h - r)
-            cover = _shape_mask(obj.shape, yy, xx, cy, cx, r).astype(np.float32)
-            cover = cover.reshape(h, ss, w, ss).mean(axis=(1, 3))[..., None]  # (H, W, 1)
-            frames[t] = frames[t] * (1.0 - cover) + color * cover
-    return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+        drawn.append((r, cx0, cy0, speed))
+    return drawn
+
+
+def object_tracks(scene: Scene, *, seed: int, num_frames: int, size: tuple[int, int], rng_key: str = "",
+                  hidden_from: dict[int, int] | None = None) -> list[dict[str, np.ndarray]]:
+    """Ground truth of :func:`render_scene` with the same arguments (the same random draws): per object, arrays
+    over frames ``cx``, ``cy`` (shape centre, pixels), ``box`` ((T, 4) tight x0, y0, x1, y1 of the drawn shape,
+    clipped to the frame) and ``visible`` (False from ``hidden_from``); the radius ``r``. Renders nothing."""
+    h, w = size
+    rng = np.random.default_rng(seed_for(rng_key, seed))
+    tracks = []
+    for k, (obj, (r, cx0, cy0, speed)) in enumerate(zip(scene.objects, _draw_objects(scene, rng, h, w))):
+        dx, dy = MOTIONS[obj.motion]
+        t = np.arange(num_frames)
+        cx = np.array([_bounce(cx0 + dx * speed * i, r, w - r) for i in t])
+        cy = np.array([_bounce(cy0 + dy * speed * i, r, h - r) for i in t])
+        x0, y0, x1, y1 = shape_extent(obj.shape, r)
+        box = np.stack([np.clip(cx + x0, 0, w), np.clip(cy + y0, 0, h), np.clip(cx + x1, 0, w),
+                        np.clip(cy + y1, 0, h)], axis=1)
+        tracks.append({"cx": cx, "cy": cy, "r": np.float64(r), "box": box,
+                       "visible": t < (hidden_from or {}).get(k, num_frames)})
+    return tracks
+
+
+def shape_extent(shape: str, r: float) -> tuple[float, float, float, float]:
+    """The tight box of :func:`_shape_mask`'s shape relative to its centre: (x0, y0, x1, y1)."""
+    half = {"circle": r, "square": r * 0.85, "diamond": r * 1.1}.get(shape)
+    if half is not None:
+        return -half, -half, half, half
+    if shape == "triangle":
+        return -r, -r, r, r * 0.8
+    raise SceneError(f"unknown shape {shape!r}")
 
 
 def two_object_relation(motion: str) -> str:
