@@ -25,6 +25,17 @@ from vbench_lite.types import VbenchError
 
 SYNTHETIC_VARIANTS = ("none", "blur", "flicker", "freeze", "shuffle", "wrong_color", "noise")
 DIT_STRATEGIES = ("full", "divided", "spatial", "temporal", "window")
+#: VBench's semantic dimensions that the synthetic suite states targets for (appearance and temporal style: none).
+SEMANTIC_METRICS = ("object_class", "multiple_objects", "color", "spatial_relationship", "human_action", "scene",
+                    "overall_consistency")
+#: Their offline models: toys trained on the synthetic world (real runs pass OWLv2, VideoMAE, CLIP, X-CLIP).
+SEMANTIC_TOY_ARGS = {
+    **{name: {"model": "vbench-toy-detector"} for name in
+       ("object_class", "multiple_objects", "color", "spatial_relationship")},
+    "human_action": {"model": "vbench-toy-action"},
+    "scene": {"model": "vbench-toy-clip"},
+    "overall_consistency": {"model": "vbench-toy-clip"},
+}
 UNTRAINED_DIT_RUN = "untrained-dit"  # the baseline run; not named dit-*, so it is no strategy of its own
 
 
@@ -36,7 +47,9 @@ class DemoSettings:
     reference_seed: int = 1000
     num_frames: int = 16
     size: tuple[int, int] = (64, 64)
-    metrics: tuple[str, ...] = ("clip", "fvd", "temporal")
+    metrics: tuple[str, ...] = ("clip", "fvd", "temporal", *SEMANTIC_METRICS)
+    #: ``--metric-args`` of the runs: the semantic dimensions on their toy models (labelled toy in every report)
+    metric_args: dict[str, dict[str, str]] = field(default_factory=lambda: dict(SEMANTIC_TOY_ARGS))
     with_dit: bool = True
     calibration_prompts: int = 4  # prompts of the calibration heatmap (vbench-lite calibrate); 0: no calibration
     with_attention: bool = True
@@ -198,7 +211,7 @@ def _generate_and_score(run_dir: Path, gen_name: str, gen_args: dict[str, str], 
                                       size=settings.size)
     _, _, gen_failures = generate(generator, suite, run_dir, gen_settings)
     items, failures = collect_videos(run_dir / "clips", suite)
-    plugins, metric_failures = build_metrics(metrics, device=settings.device)
+    plugins, metric_failures = build_metrics(metrics, settings.metric_args, device=settings.device)
     score(items, plugins, run_dir, suite=suite, generator_desc=generator.describe(), reference=reference,
           settings=ScoreSettings(), failures=gen_failures + failures + metric_failures)
     from reports.run_report import write_run_reports
@@ -244,7 +257,7 @@ def _score_anchor(out: Path, suite, settings: DemoSettings, metrics: list[str], 
     ref_dir = out / "reference"
     try:
         items, failures = collect_videos(ref_dir / "clips", suite)
-        plugins, metric_failures = build_metrics(metrics, device=settings.device)
+        plugins, metric_failures = build_metrics(metrics, settings.metric_args, device=settings.device)
         score(items, plugins, ref_dir, suite=suite, generator_desc={"name": "synthetic", "args": {}},
               reference=reference, settings=ScoreSettings(), failures=failures + metric_failures)
     except VbenchError as exc:

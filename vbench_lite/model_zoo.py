@@ -125,3 +125,23 @@ RAFT_SMALL = ModelSpec(
     sha256_prefix="ad48884c", description="RAFT small, FlyingChairs+FlyingThings (torchvision)", used_by=("temporal",))
 VBENCH_MODELS = (DINO_VITB16, CLIP_VITB32, CLIP_VITL14, LAION_AESTHETIC_LINEAR, LAION_AESTHETIC_V2, MUSIQ_SPAQ,
                  RAFT_LARGE, RAFT_SMALL)
+
+# -- video-text models of VBench's semantic dimensions (issue 16: human_action, temporal_style, overall_consistency)
+VIDEOMAE_K400 = ModelSpec(
+    name="videomae-base-k400", library="transformers", source="MCG-NJU/videomae-base-finetuned-kinetics",
+    license="CC-BY-NC-4.0 (VideoMAE weights)", filename="model.safetensors", used_by=("human_action",),
+    description="VideoMAE ViT-B/16 fine-tuned on Kinetics-400 (400 labels in config.id2label), 16 frames, 224 px: "
+                "human_action's classifier (VBench uses UMT ViT-L/16)",
+    fetcher="metrics.video_text_weights:fetch_videomae_k400")
+XCLIP_B32 = ModelSpec(
+    name="xclip-base-patch32", library="transformers", source="microsoft/xclip-base-patch32", license="MIT",
+    filename="model.safetensors", used_by=("temporal_style", "overall_consistency"),
+    description="X-CLIP ViT-B/32, 8 frames, Kinetics-400: video-text similarity (VBench uses ViCLIP)",
+    fetcher="metrics.video_text_weights:fetch_xclip")
+# -- detect helper (issue 16): object_class, multiple_objects, color, spatial_relationship -------------------------
+OWLV2_BASE_ENSEMBLE = ModelSpec(
+    name="owlv2-base-ensemble", library="transformers", source="google/owlv2-base-patch16-ensemble",
+    license="Apache-2.0", filename="model.safetensors",
+    used_by=("object_class", "multiple_objects", "color", "spatial_relationship"),
+    description="OWLv2 base/16 ensemble: open-vocabulary detector, text queries = the prompt's objects (VBench uses "
+                "GRiT)", fetcher="metrics.detector_weights:fetch_owlv2")

@@ -123,5 +123,14 @@ for _name, _target in {
     "background_consistency": "metrics.background_consistency:BackgroundConsistency",
     "aesthetic_quality": "metrics.aesthetic_quality:AestheticQuality",
     "imaging_quality": "metrics.imaging_quality:ImagingQuality",
+    "human_action": "metrics.human_action:HumanAction",
+    "scene": "metrics.scene:Scene",
+    "appearance_style": "metrics.appearance_style:AppearanceStyle",
+    "temporal_style": "metrics.temporal_style:TemporalStyle",
+    "overall_consistency": "metrics.overall_consistency:OverallConsistency",
+    "object_class": "metrics.object_class:ObjectClass",
+    "multiple_objects": "metrics.multiple_objects:MultipleObjects",
+    "color": "metrics.color:Color",
+    "spatial_relationship": "metrics.spatial_relationship:SpatialRelationship",
 }.items():
     METRICS.register_lazy(_name, _target)

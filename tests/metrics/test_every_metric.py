@@ -14,15 +14,18 @@ from safetensors.torch import save_file
 from metrics.base import VideoMetric
 from metrics.feature_statistics import FeatureStatistics
 from metrics.stats_file import ReferenceStats, save_reference_stats
+from tests.metrics.detection_fixtures import detection_build_args
 from tests.metrics.encoder_fixtures import tiny_videomae, tiny_vjepa2
 from tests.metrics.tester import MetricTester, tiny_clips, tiny_prompts
 from tests.metrics.vbench_fixtures import vbench_build_args
+from tests.metrics.video_text_fixtures import video_text_build_args
 from tests.reference_models.test_i3d import random_model
 from vbench_lite.pipeline import ScoreSettings, VideoItem, score
 from vbench_lite.registry import METRICS
 from vbench_lite.video_io import read_video, write_video
 
 REGISTERED = METRICS.names()
+SEMANTIC_FIXTURES = (detection_build_args, video_text_build_args)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,10 @@ def build_args(name: str, random_weights: Path, encoder_folders: dict[str, Path]
     vbench = vbench_build_args(name)  # the VBench quality metrics: small random-init networks, toy CLIP
     if vbench is not None:
         return vbench
+    for semantic in SEMANTIC_FIXTURES:  # the semantic dimensions: toy models or tiny random-init folders
+        args = semantic(name)
+        if args is not None:
+            return args
     return {}
 
 

@@ -28,6 +28,7 @@ import torch
 
 from metrics.base import VideoMetric
 from metrics.hardware import default_device
+from tests.metrics import detection_fixtures, video_text_fixtures
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 #: Per metric: the largest difference allowed between batched and one-at-a-time features, as (rtol, atol scale):
@@ -94,6 +95,15 @@ NOT_FEATURES["temporal"].update(raft_iterations="unused by the default flow_meth
                                 device="where RAFT runs (unused by DIS)", allow_download=_VBENCH_NOT_FEATURES[
                                     "allow_download"])
 SKIP_PERTURB.setdefault("temporal", {}).update(weights="RAFT weights: only read with flow_method=raft_*")
+# The semantic dimensions' tables live beside their fixtures (tests/metrics/*_fixtures.py: TESTER_TABLES).
+for _name, _table in video_text_fixtures.TESTER_TABLES.items():
+    NOT_FEATURES[_name] = dict(_table["NOT_FEATURES"])
+    SKIP_PERTURB[_name] = dict(_table["SKIP_PERTURB"])
+    PERTURB[_name] = dict(_table["PERTURB"])
+for _name in ("object_class", "multiple_objects", "color", "spatial_relationship"):
+    NOT_FEATURES[_name] = dict(detection_fixtures.DETECTION_NOT_FEATURES)
+    SKIP_PERTURB[_name] = dict(detection_fixtures.DETECTION_SKIP_PERTURB)
+    PERTURB[_name] = {**detection_fixtures.DETECTION_PERTURB, "device": SAME_DEVICE_TYPE}
 
 
 def tiny_clips(n: int = 4, frames: int = 10, size: int = 32, seed: int = 0) -> list[Clip]:
@@ -111,10 +121,22 @@ def tiny_clips(n: int = 4, frames: int = 10, size: int = 32, seed: int = 0) -> l
     return clips
 
 
+#: Semantic fields of the tiny prompts (vbench_lite.prompt_fields): every semantic metric applies to some, the last
+#: prompt has none (its "not applicable" path runs too). Actions are the toy action classifier's labels.
+TINY_FIELDS = [
+    {"objects": ["square"], "colors": ["red"], "action": "moving right", "scene": "black background",
+     "style": "watercolor painting", "temporal_style": "in slow motion"},
+    {"objects": ["square", "circle"], "colors": ["blue", None], "relation": "left of", "action": "staying still",
+     "scene": "black background", "style": "pixel art"},
+    {"objects": ["circle"], "colors": ["green"], "action": "moving left", "scene": "gray background"},
+    {},
+]
+
+
 def tiny_prompts(n: int = 4) -> list[Prompt]:
     texts = ["a red square moving right", "a blue square on a black background", "a green circle", "a white box"]
-    return [Prompt(id=f"p{i}", text=texts[i % len(texts)], category="synthetic", dimensions=["motion"])
-            for i in range(n)]
+    return [Prompt(id=f"p{i}", text=texts[i % len(texts)], category="synthetic", dimensions=["motion"],
+                   fields=dict(TINY_FIELDS[i % len(TINY_FIELDS)])) for i in range(n)]
 
 
 class MetricTester:
