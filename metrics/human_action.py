@@ -35,13 +35,12 @@ from metrics.functional.vbench_video_text import (
 )
 from metrics.hardware import tf32_policy
 from metrics.image_features import NetworkSettings, file_sha256, resolve_device
+from metrics.pretrained_folders import load_pretrained, resolve_pretrained_folder
 from metrics.video_text import (
     dataclass_repr,
-    load_pretrained,
     mark_results,
     not_applicable,
     read_geometry,
-    resolve_folder,
 )
 from vbench_lite.model_zoo import VIDEOMAE_K400
 from vbench_lite.prompt_fields import semantic_targets
@@ -102,7 +101,7 @@ class HumanAction(VideoMetric):
         from transformers import VideoMAEForVideoClassification
 
         self.toy = None
-        self.folder, file = resolve_folder(VIDEOMAE_K400, cfg.weights, self.name, cfg.allow_download)
+        self.folder, file = resolve_pretrained_folder(VIDEOMAE_K400, cfg.weights, self.name, cfg.allow_download)
         self.weights_sha256 = file_sha256(file)
         self.net = load_pretrained(VideoMAEForVideoClassification, self.folder,
                                    "a video classifier (VideoMAEForVideoClassification)", self.run_device)

@@ -32,7 +32,6 @@ detector, ``color_method=auto`` uses its own colour head (trained on exactly the
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from vbench_lite.model_zoo import OWLV2_BASE_ENSEMBLE, local_weights, missing_weights_error
+from metrics.pretrained_folders import load_pretrained, resolve_pretrained_folder
+from vbench_lite.model_zoo import OWLV2_BASE_ENSEMBLE
 from vbench_lite.types import VbenchError
 
 TOY_DETECTOR = "vbench-toy-detector"
@@ -62,41 +62,7 @@ class Detection:
 
 def resolve_owlv2(weights: str | None, metric: str, allow_download: bool = False) -> tuple[Path, Path]:
     """``(folder from_pretrained reads, model.safetensors to hash)``, without network unless ``allow_download``."""
-    spec = OWLV2_BASE_ENSEMBLE
-    override = None
-    if weights and weights != spec.name:
-        path = Path(weights)
-        if path.is_dir():
-            path = path / "model.safetensors"
-        if not path.is_file():
-            raise VbenchError(f"{weights}: no OWLv2 weights for {metric} (want a save_pretrained folder holding "
-                              f"model.safetensors and config.json, or the zoo name {spec.name})")
-        override = path
-    file = local_weights(spec, override)
-    if file is None:
-        file = _hf_cached(spec.source)
-    if file is None and allow_download:
-        from metrics.detector_weights import fetch_owlv2
-
-        fetch_owlv2(spec)
-        file = local_weights(spec)
-    if file is None:
-        raise missing_weights_error(spec, metric)
-    if not (file.parent / "config.json").is_file():
-        raise VbenchError(f"{file.parent}: no config.json next to {file.name} ({metric} loads a transformers "
-                          "save_pretrained folder)")
-    return file.parent, file
-
-
-def _hf_cached(name: str) -> Path | None:
-    """The model file of ``name`` in the huggingface offline cache (a user's earlier ``from_pretrained``)."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(name, "model.safetensors")
-    except Exception:
-        return None
-    return Path(cached) if isinstance(cached, str) and os.path.isfile(cached) else None
+    return resolve_pretrained_folder(OWLV2_BASE_ENSEMBLE, weights, metric, allow_download)
 
 
 def open_clip_token_ids(texts: Sequence[str], context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,18 +84,11 @@ class Owlv2Detector:
     def __init__(self, weights: str | None, metric: str, *, device: str, allow_download: bool, batch_size: int,
                  score_threshold: float, nms_iou: float) -> None:
         from transformers import Owlv2ForObjectDetection, Owlv2ImageProcessor
-        from transformers.utils import logging as hf_logging
 
         from metrics.video_encoders import file_sha256
 
         folder, file = resolve_owlv2(weights, metric, allow_download)
-        hf_logging.disable_progress_bar()
-        try:
-            model = Owlv2ForObjectDetection.from_pretrained(str(folder), local_files_only=True)
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            raise VbenchError(f"{folder}: cannot load OWLv2 weights for {metric} ({first})") from None
-        self.model = model.eval().to(device)
+        self.model = model = load_pretrained(Owlv2ForObjectDetection, folder, f"OWLv2 weights for {metric}", device)
         self.device, self.batch_size = device, batch_size
         self.score_threshold, self.nms_iou = score_threshold, nms_iou
         self.weights_path, self.weights_sha256 = str(file), file_sha256(file)

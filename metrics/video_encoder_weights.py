@@ -12,15 +12,14 @@ V-JEPA 2). The manifest records the sha256 of the saved ``model.safetensors``, w
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from metrics.pretrained_folders import cached_manifest, fetch_pretrained, save_pretrained_folder
 from vbench_lite.types import VbenchError
 
 VIDEOMAE_V2_URL = ("https://huggingface.co/OpenGVLab/InternVideoMAE_models/resolve/main/mae-g/"
@@ -61,30 +60,14 @@ def convert_videomae_v2(state: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
     return out
 
 
-def _save(model: Any, spec: Any, source: str) -> dict[str, Any]:
-    from metrics.video_encoders import file_sha256
-
-    folder = spec.cache_path.parent
-    tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
-    weights = folder / "model.safetensors"
-    manifest = {"name": spec.name, "file": weights.name, "sha256": file_sha256(weights),
-                "size": weights.stat().st_size, "source": source, "library": spec.library, "license": spec.license}
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return manifest
-
-
 def fetch_videomae_v2(spec: Any, *, file: str | os.PathLike | None = None, force: bool = False) -> dict[str, Any]:
     from transformers import VideoMAEConfig, VideoMAEForVideoClassification
 
     from metrics.video_encoders import VIDEOMAE_V2_G_CONFIG
 
-    manifest = spec.cache_path.parent / "manifest.json"
-    if file is None and not force and spec.cache_path.is_file() and manifest.is_file():
-        return json.loads(manifest.read_text())
+    cached = cached_manifest(spec, file, force)
+    if cached is not None:
+        return cached
     path = Path(file) if file else spec.cache_path.parent / "vit_g_hybrid_pt_1200e_ssv2_ft.pth"
     if file is None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,9 +84,9 @@ def fetch_videomae_v2(spec: Any, *, file: str | os.PathLike | None = None, force
     if missing or unexpected:
         raise VbenchError(f"{path}: not the VideoMAE-v2 ViT-g checkpoint (missing {missing[:2]}, unexpected "
                           f"{unexpected[:2]})")
-    result = _save(model, spec, str(file or VIDEOMAE_V2_URL))
+    result = save_pretrained_folder(spec, str(file or VIDEOMAE_V2_URL), model)
     if file is None:
-        path.unlink()
+        path.unlink(missing_ok=True)  # downloaded into the zoo folder, which the save has replaced
     return result
 
 
@@ -111,8 +94,4 @@ def fetch_transformers_model(spec: Any, *, file: str | os.PathLike | None = None
                              force: bool = False) -> dict[str, Any]:
     from metrics.video_encoders import JEDI_SPACE, _model_class
 
-    manifest = spec.cache_path.parent / "manifest.json"
-    if file is None and not force and spec.cache_path.is_file() and manifest.is_file():
-        return json.loads(manifest.read_text())
-    model = _model_class(JEDI_SPACE.family).from_pretrained(str(file) if file else spec.source)
-    return _save(model, spec, str(file or spec.source))
+    return fetch_pretrained(spec, _model_class(JEDI_SPACE.family).__name__, file=file, force=force)

@@ -5,14 +5,13 @@ Each feature space is an :class:`EncoderSpec`: the network (a ``transformers`` c
 the same frame selection and bilinear resize as FVD, so clips are decoded and sampled once for all three), the
 pixel scaling and the layer read out. Weights load, never downloading, from (1) a folder written by
 ``save_pretrained`` (or its ``model.safetensors``) given as ``weights=PATH``, (2) the zoo cache
-``<weights_dir>/<name>/``, (3) the ``transformers`` offline cache of the public name (``local_files_only``).
+``<weights_dir>/<name>/``, (3) the huggingface offline cache of the public name (its snapshot folder), as
+:func:`metrics.pretrained_folders.resolve_pretrained_folder` finds them.
 The sha256 of the ``model.safetensors`` read goes into provenance and the cache key.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,9 @@ import torch
 
 from metrics.fvd_protocol import FvdProtocol, preprocess_clip
 from metrics.hardware import tf32_policy
-from vbench_lite.model_zoo import ModelSpec, local_weights, missing_weights_error
+from metrics.pretrained_folders import load_pretrained, resolve_pretrained_folder
+from vbench_lite.model_zoo import ModelSpec
+from vbench_lite.results import sha256_file
 from vbench_lite.types import VbenchError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -86,58 +87,25 @@ def _model_class(family: str):
             "vjepa2": transformers.VJEPA2ForVideoClassification}[family]
 
 
-def resolve_folder(spec: EncoderSpec, weights: str | None, metric: str) -> tuple[str, Path | None]:
-    """``(what from_pretrained reads, the safetensors file to hash)`` without any network."""
-    override = None
-    if weights and weights != spec.model.name:
-        path = Path(weights)
-        if path.is_dir():
-            path = path / "model.safetensors"
-        if not path.is_file():
-            raise VbenchError(f"{weights}: no weights for {metric} (want a save_pretrained folder holding "
-                              f"model.safetensors and config.json, or the zoo name {spec.model.name})")
-        override = path
-    file = local_weights(spec.model, override)
-    if file is not None:
-        if not (file.parent / "config.json").is_file():
-            raise VbenchError(f"{file.parent}: no config.json next to {file.name} ({metric} loads a transformers "
-                              f"save_pretrained folder)")
-        return str(file.parent), file
-    try:  # the transformers offline cache of the public name (a user's earlier `from_pretrained` or hf download)
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(spec.model.source, "model.safetensors")
-    except Exception:
-        cached = None
-    if isinstance(cached, str) and os.path.isfile(cached):
-        return spec.model.source, Path(cached)
-    raise missing_weights_error(spec.model, metric)
+def resolve_folder(spec: EncoderSpec, weights: str | None, metric: str) -> tuple[str, Path]:
+    """``(the folder from_pretrained reads, the weights file to hash)`` without any network
+    (:func:`metrics.pretrained_folders.resolve_pretrained_folder`)."""
+    folder, file = resolve_pretrained_folder(spec.model, weights, metric)
+    return str(folder), file
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def load_encoder(spec: EncoderSpec, source: str, device: str) -> torch.nn.Module:
     """The network, in eval mode on ``device`` (``from_pretrained`` with ``local_files_only``: never downloads)."""
-    cls = _model_class(spec.family)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # a progress bar per load would go into every score log
-    try:
-        model = cls.from_pretrained(source, local_files_only=True)
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise VbenchError(f"{source}: cannot load {spec.family} weights ({first})") from exc
+    model = load_pretrained(_model_class(spec.family), source, f"{spec.family} weights", device)
     if spec.family == "videomae":
         if not model.config.use_mean_pooling:
             raise VbenchError(f"{source}: cd_fvd needs a VideoMAE with use_mean_pooling (its fc_norm read-out)")
         model.fc_norm.eps = 1e-6  # VideoMAE-v2 builds every LayerNorm with eps 1e-6; transformers' fc_norm has 1e-5
-    return model.eval().to(device)
+    return model
 
 
 @torch.no_grad()

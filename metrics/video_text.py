@@ -1,6 +1,6 @@
-"""What the video-text metrics share: transformers folders found offline, video frames as a model sees them,
-CLIP token ids, "not applicable" notes, and the video-text base (X-CLIP or the toy CLIP) of ``temporal_style`` and
-``overall_consistency``.
+"""What the video-text metrics share: transformers folders found offline (``metrics/pretrained_folders.py``), video
+frames as a model sees them, CLIP token ids, "not applicable" notes, and the video-text base (X-CLIP or the toy CLIP)
+of ``temporal_style`` and ``overall_consistency``.
 
 VBench scores both with ViCLIP (``vbench/temporal_style.py``, ``vbench/overall_consistency.py``): 8 frames by
 ``get_frame_indices(sample="middle")``, ``clip_transform(224)``, unit video and text embeddings, their cosine. ViCLIP
@@ -33,8 +33,9 @@ from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import mean_frame_embedding, middle_frame_indices, video_text_cosine
 from metrics.hardware import tf32_policy
 from metrics.image_features import NetworkSettings, file_sha256, resolve_device
+from metrics.pretrained_folders import load_pretrained, resolve_pretrained_folder
 from vbench_lite.frames import short_error
-from vbench_lite.model_zoo import XCLIP_B32, ModelSpec, local_weights, missing_weights_error
+from vbench_lite.model_zoo import XCLIP_B32
 from vbench_lite.types import Clip, Prompt, VbenchError
 
 TOY_CLIP = "vbench-toy-clip"
@@ -43,66 +44,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 _RESAMPLE = {2: "bilinear", 3: "bicubic"}  # PIL codes in preprocessor_config.json
 
-
-# -- transformers folders, found without network -----------------------------------------------------------------
-def resolve_folder(spec: ModelSpec, weights: str | None, metric: str,
-                   allow_download: bool = False) -> tuple[Path, Path]:
-    """``(save_pretrained folder, its weights file)``: ``weights`` (a folder or its ``model.safetensors``), the zoo
-    cache, the transformers offline cache of ``spec.source``; a download only with ``allow_download``."""
-    if weights:
-        path = Path(weights)
-        folder = path if path.is_dir() else path.parent
-        if not (folder / "config.json").is_file() or not _weights_file(folder):
-            raise VbenchError(f"{weights}: not a transformers save_pretrained folder for {metric} (want config.json "
-                              f"and model.safetensors), or pass the zoo name {spec.name}")
-        return folder, _weights_file(folder)  # type: ignore[return-value]
-    file = local_weights(spec)
-    if file is None:
-        file = _hf_cached(spec.source)
-    if file is None and allow_download:
-        from vbench_lite.weights import fetch_model
-
-        fetch_model(spec)
-        file = local_weights(spec)
-    if file is None:
-        raise missing_weights_error(spec, metric)
-    if not (file.parent / "config.json").is_file():
-        raise VbenchError(f"{file.parent}: no config.json next to {file.name} ({metric} loads a save_pretrained "
-                          "folder)")
-    return file.parent, file
-
-
-def _weights_file(folder: Path) -> Path | None:
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _hf_cached(repo_id: str) -> Path | None:
-    try:  # a user's earlier from_pretrained / hf download of the public name (the snapshot folder)
-        from huggingface_hub import try_to_load_from_cache
-
-        for name in ("model.safetensors", "pytorch_model.bin"):
-            found = try_to_load_from_cache(repo_id, name)
-            if isinstance(found, str) and Path(found).is_file():
-                return Path(found)
-    except Exception:
-        return None
-    return None
-
-
-def load_pretrained(cls: Any, folder: Path, what: str, device: str) -> torch.nn.Module:
-    """``cls.from_pretrained(folder, local_files_only=True)`` in eval mode; any failure one line naming the folder."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    try:
-        model = cls.from_pretrained(str(folder), local_files_only=True)
-    except Exception as exc:
-        raise VbenchError(f"{folder}: cannot load {what} ({type(exc).__name__}: {short_error(exc, limit=200)})") \
-            from None
-    return model.eval().to(device)
 
 
 # -- frames as a transformers video model sees them --------------------------------------------------------------
@@ -241,7 +182,7 @@ class VideoTextMetric(VideoMetric):
         from transformers import XCLIPModel
 
         self.toy = None
-        self.folder, file = resolve_folder(XCLIP_B32, cfg.weights, self.name, cfg.allow_download)
+        self.folder, file = resolve_pretrained_folder(XCLIP_B32, cfg.weights, self.name, cfg.allow_download)
         self.weights_sha256 = file_sha256(file)
         self.xclip = load_pretrained(XCLIPModel, self.folder, "X-CLIP (XCLIPModel)", self.run_device)
         expected = int(self.xclip.config.vision_config.num_frames)
@@ -335,4 +276,4 @@ def dataclass_repr(obj: Any) -> str:
 
 
 __all__ = ["TOY_CLIP", "VideoGeometry", "VideoTextMetric", "VideoTextSettings", "applicability_notes",
-           "clip_token_ids", "load_pretrained", "mark_results", "not_applicable", "read_geometry", "resolve_folder"]
+           "clip_token_ids", "mark_results", "not_applicable", "read_geometry"]

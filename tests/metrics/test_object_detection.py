@@ -98,7 +98,7 @@ def test_threshold_and_nms():
 
 
 def test_bad_weights_are_one_line(tmp_path):
-    cases = {tmp_path / "nothing": "no OWLv2 weights", tmp_path / "noconfig": "no config.json",
+    cases = {tmp_path / "nothing": "no weights for object_class", tmp_path / "noconfig": "no config.json",
              tmp_path / "broken": "cannot load OWLv2 weights"}
     (tmp_path / "noconfig").mkdir()
     (tmp_path / "noconfig" / "model.safetensors").write_bytes(b"x")
