@@ -55,6 +55,7 @@ class ClipTextMetric(VideoMetric):
     """Shared by appearance_style and scene: an open_clip CLIP, frames and texts embedded as VBench's CLIP code."""
 
     uses_text = True
+    uses_fields = True
     Settings = ClipTextSettings
     models = (CLIP_VITB32,)
     reasons: ClassVar[dict[int, str]] = {}

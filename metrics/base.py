@@ -153,11 +153,24 @@ class VideoMetric(Metric):
     #: text's sha256 too (a suite that gives a prompt id new text gets fresh values) and fails clips whose prompt has
     #: no text (a ``<prompt_id>/<i>.mp4`` folder that is not in the suite) instead of scoring them against their id.
     uses_text: ClassVar[bool] = False
+    #: True when ``extract`` also reads the prompt's structured fields or dimension tags (the semantic dimensions:
+    #: objects to detect, the action, applicability): the cache key of a clip's features then covers them too, so
+    #: a suite that changes a prompt's fields but not its text gets fresh features.
+    uses_fields: ClassVar[bool] = False
     #: The frozen settings dataclass; ``setting_aliases`` maps a flat CLI name to ``"field.subfield"`` of a nested one.
     Settings: ClassVar[type] = NoSettings
     setting_aliases: ClassVar[dict[str, str]] = {}
 
     is_differentiable = False
+
+    @classmethod
+    def prompt_key(cls, prompt: Prompt) -> str:
+        """What of ``prompt`` the cached features depend on (hashed into each feature file of a ``uses_text``
+        metric): the text, plus the fields and dimension tags for ``uses_fields`` metrics."""
+        if not cls.uses_fields:
+            return prompt.text
+        return json.dumps({"text": prompt.text, "fields": prompt.fields, "dimensions": sorted(prompt.dimensions)},
+                          sort_keys=True, default=str)
     full_state_update = False
 
     def __init__(self, settings: Any = None, /, **values: Any) -> None:

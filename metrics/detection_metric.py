@@ -61,6 +61,7 @@ class DetectionMetric(VideoMetric):
     note when it does not) and :meth:`rule` (the per-video value from the detection arrays)."""
 
     uses_text = True  # the queries and targets come from the prompt
+    uses_fields = True
     Settings = DetectionSettings
     models = (OWLV2_BASE_ENSEMBLE,)
     #: What a prompt the dimension does not apply to lacks, for the aggregated note "N of M prompts ...".

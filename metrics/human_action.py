@@ -82,6 +82,7 @@ class HumanAction(VideoMetric):
     outputs = {"human_action": True}
     output_families = {"human_action": "semantic"}
     uses_text = True  # the target comes from the prompt's fields
+    uses_fields = True
     Settings = HumanActionSettings
     models = (VIDEOMAE_K400,)
 

@@ -164,6 +164,7 @@ class VideoTextMetric(VideoMetric):
 
     outputs: ClassVar[dict[str, bool]] = {}
     uses_text = True
+    uses_fields = True
     Settings = VideoTextSettings
     models = (XCLIP_B32,)
     #: reason code -> why a prompt is left out (code 1 is "applicable")

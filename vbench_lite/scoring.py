@@ -199,7 +199,7 @@ def save_features(path: Path, features: dict[str, np.ndarray], source_sha: str, 
 
 
 def _text_sha(metric: VideoMetric, prompt: Prompt) -> str | None:
-    return text_sha256(prompt.text) if metric.uses_text else None
+    return text_sha256(metric.prompt_key(prompt)) if metric.uses_text else None
 
 
 def _no_text_error(item: VideoItem, metric: VideoMetric) -> str:

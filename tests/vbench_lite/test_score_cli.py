@@ -155,6 +155,29 @@ def test_clip_similarity_follows_the_suite_text_not_the_cache(tmp_path, capsys):
     assert abs(a - b) > 1e-3  # the texts really score differently, so reusing A's features would show
 
 
+def test_semantic_features_follow_the_suite_fields_not_the_cache(tmp_path, capsys):
+    # same id, same text, other structured fields: object_class must detect the new object, not reuse the old one
+    from reference_models.synthetic_world import Scene as WorldScene
+    from reference_models.synthetic_world import SceneObject, render_clip
+
+    videos = tmp_path / "videos"
+    circle = WorldScene((SceneObject("circle", "red", "left"),), "black")
+    write_video(videos / "p1" / "0.mp4", Clip(render_clip(circle, key="p1", seed=0, num_frames=16, size=(64, 64))),
+                lossless=True)
+
+    def object_class(obj: str, out: Path) -> float:
+        suite = tmp_path / f"{obj}.json"
+        suite.write_text(json.dumps({"name": "s", "version": "1", "prompts": [
+            {"id": "p1", "text": "a red shape moving left", "fields": {"objects": [obj]}}]}), encoding="utf-8")
+        assert score("--videos", str(videos), "--suite", str(suite), "--metrics", "object_class", "--metric-args",
+                     "object_class.model=vbench-toy-detector", "--out", str(out)) == 0
+        return results_of(out)["metrics"]["object_class"]["value"]
+
+    assert object_class("circle", tmp_path / "run") == 1.0  # the toy detector sees the circle in every frame
+    assert object_class("square", tmp_path / "run") == 0.0  # not the cached circle detections again
+    assert object_class("square", tmp_path / "fresh") == 0.0
+
+
 def test_decode_settings_are_part_of_the_cache_key(tmp_path, capsys):
     videos, out = tmp_path / "videos", tmp_path / "out"
     frame_folder(videos / "p1" / "0", size=32)
