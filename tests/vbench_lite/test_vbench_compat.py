@@ -33,6 +33,9 @@ ENTRIES = [
 ]
 #: decode in process: a few tiny clips, and no worker processes to start per test
 WORKERS = ("--workers", "0")
+#: The two semantic dimensions of ENTRIES on the offline toy CLIP (the real CLIP and X-CLIP cannot be fetched here).
+TOY_SEMANTIC = ("--metric-args", "appearance_style.model=vbench-toy-clip", "--metric-args",
+                "overall_consistency.model=vbench-toy-clip")
 EXTRA = {"a cat-5": "sample index outside 0-4", "unknown prompt-0": "no entry", "A Cat-4": "case differs"}
 
 
@@ -114,13 +117,19 @@ def test_plain_score_keeps_duplicate_tags_and_scores_both_case_variants(vbench_f
 def test_mode_vbench_subsets_missing_extra_and_eval_results(vbench_folder, tmp_path, capsys):
     videos, info = vbench_folder
     out = tmp_path / "out"
+    # Without their weights the semantic dimensions fail loudly (exit 1, how to fetch them), the others are kept.
+    assert main(["score", "--videos", str(videos), "--suite", str(info), "--mode", "vbench", "--out",
+                 str(tmp_path / "no-weights"), "--no-progress", "--no-report", *WORKERS]) == 1
+    err = capsys.readouterr().err
+    assert "vbench-lite weights fetch xclip-base-patch32" in err and "appearance_style" in err
+    assert (tmp_path / "no-weights" / "vbench" / "temporal_flickering_eval_results.json").is_file()
     code = main(["score", "--videos", str(videos), "--suite", str(info), "--mode", "vbench", "--out", str(out),
-                 "--no-progress", "--no-report", *WORKERS])
+                 "--no-progress", "--no-report", *WORKERS, *TOY_SEMANTIC])
     printed = capsys.readouterr()
     assert code == 0, printed.err
     table = printed.out
     assert "temporal_flickering            4       20     19       1  yes" in table
-    assert "appearance_style               1        5      5       0  no: " in table
+    assert "appearance_style               1        5      5       0  yes" in table
     assert "a cat-4.mp4" in table
     for name, why in EXTRA.items():
         assert any(line.strip().startswith(f"{name}.mp4: {why}") for line in table.splitlines()), (name, table)
@@ -136,8 +145,10 @@ def test_mode_vbench_subsets_missing_extra_and_eval_results(vbench_folder, tmp_p
         "dynamic_degree": [f"a cat-{i}.mp4" for i in range(4)],
     }
     results = load_results(out / "results.json")
+    expected_files["appearance_style"] = expected_files["overall_consistency"] = [f"{BUND}-{i}.mp4" for i in range(5)]
     for dim, output in (("temporal_flickering", "temporal_flicker"), ("motion_smoothness", "motion_smoothness"),
-                        ("dynamic_degree", "dynamic_degree")):
+                        ("dynamic_degree", "dynamic_degree"), ("appearance_style", "appearance_style"),
+                        ("overall_consistency", "overall_consistency")):
         data = json.loads((out / "vbench" / f"{dim}_eval_results.json").read_text())
         score, rows = data[dim]
         assert sorted(Path(r["video_path"]).name for r in rows) == sorted(expected_files[dim])
@@ -195,7 +206,7 @@ def test_results_folder_round_trip_to_a_leaderboard(vbench_folder, tmp_path, cap
     videos, info = vbench_folder
     ours = tmp_path / "ours"
     assert main(["score", "--videos", str(videos), "--suite", str(info), "--mode", "vbench", "--out", str(ours),
-                 "--no-progress", "--no-report", *WORKERS]) == 0
+                 "--no-progress", "--no-report", *WORKERS, *TOY_SEMANTIC]) == 0
     imported = tmp_path / "imported"
     assert main(["import-vbench", str(ours / "vbench"), "--out", str(imported), "--suite", str(info),
                  "--name", "published"]) == 0
