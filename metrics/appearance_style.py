@@ -24,8 +24,15 @@ import torch
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import style_frame_scores
 from metrics.hardware import tf32_policy
-from metrics.image_features import BatchedNetworkSettings, load_open_clip, resolve_device
-from metrics.video_text import TOY_CLIP, TOY_CLIP_DESCRIPTION, mark_results, not_applicable
+from metrics.image_features import BatchedNetworkSettings, resolve_device
+from metrics.video_text import (
+    TOY_CLIP,
+    TOY_CLIP_DESCRIPTION,
+    check_open_clip_names,
+    load_vbench_clip,
+    mark_results,
+    not_applicable,
+)
 from vbench_lite.model_zoo import CLIP_VITB32
 from vbench_lite.prompt_fields import semantic_targets
 from vbench_lite.types import Clip, Prompt, VbenchError
@@ -38,6 +45,10 @@ class ClipTextSettings(BatchedNetworkSettings):
 
     model: str = "ViT-B-32"
     pretrained: str = "openai"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_open_clip_names(self.model, self.pretrained, self.weights)
 
 
 def clip_image_pixels(frames: np.ndarray, size: int, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -64,8 +75,8 @@ class ClipTextMetric(VideoMetric):
         super().__init__(settings, **values)
         cfg = self.config
         self.run_device = resolve_device(cfg.device)
-        self.loaded = load_open_clip(CLIP_VITB32, self.name, cfg.model, cfg.pretrained, cfg.weights,
-                                     allow_download=cfg.allow_download, device=self.run_device)
+        self.loaded = load_vbench_clip(self.name, cfg.model, cfg.pretrained, cfg.weights,
+                                       allow_download=cfg.allow_download, device=self.run_device)
         self._texts: dict[str, np.ndarray] = {}
 
     @property

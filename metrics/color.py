@@ -22,9 +22,10 @@ from metrics.base import ClipRecord
 from metrics.detection_metric import DetectionMetric, Detections, DetectionSettings
 from metrics.functional.vbench_semantic import VBENCH_COLORS, color_score, normalise_color
 from metrics.object_detection import TOY_DETECTOR, ClipBoxColors
+from metrics.video_text import TOY_CLIP, TOY_CLIP_DESCRIPTION, check_open_clip_names
 from vbench_lite.model_zoo import CLIP_VITB32, OWLV2_BASE_ENSEMBLE
 from vbench_lite.prompt_fields import SemanticTargets
-from vbench_lite.types import Clip, VbenchError
+from vbench_lite.types import Clip
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,21 @@ class ColorSettings(DetectionSettings):
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "openai"
     clip_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.color_method == "detector" and self.model != TOY_DETECTOR:
+            raise ValueError(f"color_method=detector needs model={TOY_DETECTOR} ({self.model} has no colour head); "
+                             "use color_method=clip")
+        if self.method == "clip":  # the CLIP's names are checked only where the CLIP is used
+            check_open_clip_names(self.clip_model, self.clip_pretrained, self.clip_weights, prefix="clip_")
+
+    @property
+    def method(self) -> str:
+        """``color_method`` with ``auto`` resolved: the toy detector's head for the toy detector, else CLIP."""
+        if self.color_method == "auto":
+            return "detector" if self.model == TOY_DETECTOR else "clip"
+        return self.color_method
 
 
 class Color(DetectionMetric):
@@ -51,13 +67,7 @@ class Color(DetectionMetric):
     def __init__(self, settings: Any = None, /, **values: Any) -> None:
         super().__init__(settings, **values)
         cfg = self.config
-        method = cfg.color_method
-        if method == "auto":
-            method = "detector" if cfg.model == TOY_DETECTOR else "clip"
-        if method == "detector" and cfg.model != TOY_DETECTOR:
-            raise VbenchError(f"color: color_method=detector needs model={TOY_DETECTOR} (OWLv2 has no colour "
-                              "head); use color_method=clip")
-        self.method = method
+        self.method = method = cfg.method
         self.colors = None
         if method == "clip":
             self.colors = ClipBoxColors(cfg.clip_model, cfg.clip_pretrained, cfg.clip_weights, self.name,
@@ -81,6 +91,13 @@ class Color(DetectionMetric):
         if self.colors is not None:
             out[f"color:{self.colors.name}:weights_sha256"] = self.colors.weights_sha256
         return out
+
+    def toy_models(self) -> list[tuple[str, str]]:
+        toys = super().toy_models()
+        if self.colors is not None and self.colors.name == TOY_CLIP:  # a real detector does not make it real
+            toys.append((TOY_CLIP_DESCRIPTION, "box colours read by the toy CLIP: not comparable with VBench's "
+                         "numbers (pass clip_model=ViT-B-32 for VBench's CLIP)"))
+        return toys
 
     def add_colors(self, clip: Clip, frames: np.ndarray, per_frame: list, targets: SemanticTargets) -> None:
         if self.colors is None:  # the toy detector's own colour head filled Detection.color

@@ -144,16 +144,22 @@ class DetectionMetric(VideoMetric):
         missing = sum(1 for ok in prompts.values() if not ok)
         notes = [f"{missing} of {len(prompts)} prompts {self.lacks}: not applicable"] if missing else []
         notes += self.extra_notes(records)
+        toys = self.toy_models()
+        foreign = sum(1 for r in records if r.prompt.category != "synthetic")
         for res in results.values():
             res.notes.extend(notes)
-            if self.is_toy:
-                res.toy_model = TOY_DESCRIPTION
-                res.notes.append(TOY_NOTE)
-                foreign = sum(1 for r in records if r.prompt.category != "synthetic")
+            if toys:
+                res.toy_model = "; ".join(description for description, _ in toys)
+                res.notes.extend(note for _, note in toys)
                 if foreign:
-                    res.notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the toy "
-                                     "detector knows only coloured shapes on plain backgrounds")
+                    what = "toy detector knows" if self.is_toy else "toy models know"
+                    res.notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the "
+                                     f"{what} only coloured shapes on plain backgrounds")
         return results
+
+    def toy_models(self) -> list[tuple[str, str]]:
+        """``(description, note)`` of each toy model behind the numbers (results.json ``toy_model``)."""
+        return [(TOY_DESCRIPTION, TOY_NOTE)] if self.is_toy else []
 
     def extra_notes(self, records: Sequence[ClipRecord]) -> list[str]:
         return []

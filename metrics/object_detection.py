@@ -174,13 +174,20 @@ class ToyDetectorBackend:
 
 def finish(boxes: torch.Tensor, scores: torch.Tensor, labels: Sequence[str], colors: Sequence[str], h: int, w: int,
            nms_iou: float) -> list[Detection]:
-    """Boxes clipped to the frame, per-label NMS at ``nms_iou``, best score first (ties: detection order)."""
+    """Boxes clipped to the frame, those left without area dropped (a box wholly in OWLv2's square padding shows
+    nothing of the frame: it is no detection of an object in the video), per-label NMS at ``nms_iou``, best score
+    first (ties: detection order)."""
     from torchvision.ops import batched_nms
 
     boxes = boxes.double().reshape(-1, 4).clone()
     boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w)
     boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h)
     scores = scores.double().reshape(-1)
+    inside = ((boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])).tolist()
+    if not all(inside):
+        rows = [i for i, ok in enumerate(inside) if ok]
+        boxes, scores = boxes[rows], scores[rows]
+        labels, colors = [labels[i] for i in rows], [colors[i] for i in rows]
     if not len(labels):
         return []
     codes = {name: i for i, name in enumerate(dict.fromkeys(labels))}
@@ -204,11 +211,10 @@ class ClipBoxColors:
     def __init__(self, model: str, pretrained: str | None, weights: str | None, metric: str, *, device: str,
                  allow_download: bool) -> None:
         from metrics.clip_model import ClipEncoder
-        from metrics.image_features import load_open_clip
-        from vbench_lite.model_zoo import CLIP_VITB32
+        from metrics.video_text import load_vbench_clip
 
-        loaded = load_open_clip(CLIP_VITB32, metric, model, pretrained, weights, allow_download=allow_download,
-                                device=device)
+        loaded = load_vbench_clip(metric, model, pretrained, weights, allow_download=allow_download, device=device,
+                                  weights_setting="clip_weights")
         self.encoder = ClipEncoder(loaded, device=device, batch_size=1)
 
     @property

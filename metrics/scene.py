@@ -78,8 +78,14 @@ class SceneSettings(ClipTextSettings):
             raise ValueError(f"frames must be positive, got {self.frames}")
         if self.vocabulary not in VOCABULARIES:
             raise ValueError(f"vocabulary must be one of {', '.join(VOCABULARIES)}, got {self.vocabulary!r}")
-        if self.template and "{}" not in self.template:
-            raise ValueError(f"template must hold {{}} for the scene label, got {self.template!r}")
+        if self.template:
+            try:  # one {} and no other field: anything else would fail at the first clip, after decoding
+                ok = "{}" in self.template and bool(self.template.format("label"))
+            except (IndexError, KeyError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"template must hold {{}} once for the scene label (and no other {{field}}), got "
+                                 f"{self.template!r}")
 
 
 class Scene(ClipTextMetric):

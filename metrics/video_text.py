@@ -125,6 +125,50 @@ def clip_token_ids(folder: Path | None, text: str, context_length: int) -> torch
     return ids[:end + 1].unsqueeze(0).long()
 
 
+# -- VBench's CLIP (appearance_style, scene, the box colours of color) ---------------------------------------------
+def check_open_clip_names(model: str, pretrained: str | None, weights: str | None, prefix: str = "") -> None:
+    """An open_clip architecture and tag that open_clip does not know are usage errors when the settings are parsed,
+    before any video is decoded (``ValueError``: ``parse_settings`` makes it one line). ``prefix`` is how the
+    settings spell the fields (``clip_`` for color). A ``weights`` file, or a ``pretrained`` file, needs no tag."""
+    import difflib
+    import os
+
+    if model == TOY_CLIP:
+        return
+    import open_clip
+
+    known = open_clip.list_models()
+    if model not in known:
+        close = difflib.get_close_matches(model, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(f"{prefix}model {model!r} is not an open_clip architecture ({hint}e.g. ViT-B-32, {TOY_CLIP})")
+    if weights is None and pretrained and not os.path.isfile(pretrained) \
+            and not open_clip.get_pretrained_cfg(model, pretrained):
+        tags = ", ".join(open_clip.list_pretrained_tags_by_model(model)) or "none"
+        raise ValueError(f"{prefix}pretrained {pretrained!r} is neither a file nor an open_clip tag of {model} "
+                         f"(known: {tags})")
+
+
+def load_vbench_clip(metric: str, model: str, pretrained: str | None, weights: str | None, *, allow_download: bool,
+                     device: str, weights_setting: str = "weights") -> Any:
+    """:func:`metrics.image_features.load_open_clip` of the zoo's ``clip-vitb32-openai``; when that CLIP (ViT-B-32 +
+    openai) is in no local cache and downloads are off, the zoo's one line: ``vbench-lite weights fetch
+    clip-vitb32-openai`` or ``--metric-args METRIC.<weights_setting>=FILE``."""
+    from metrics.image_features import load_open_clip
+    from vbench_lite.model_zoo import CLIP_VITB32, missing_weights_error
+
+    if weights is None and not allow_download and f"{model}/{pretrained}" == CLIP_VITB32.source:
+        from metrics.clip_model import resolve_pretrained
+
+        try:
+            resolve_pretrained(model, str(pretrained))
+        except VbenchError:
+            line = str(missing_weights_error(CLIP_VITB32, metric))
+            raise VbenchError(line.replace(f"{metric}.weights=", f"{metric}.{weights_setting}=")) from None
+    return load_open_clip(CLIP_VITB32, metric, model, pretrained, weights, allow_download=allow_download,
+                          device=device)
+
+
 # -- not applicable -------------------------------------------------------------------------------------------------
 def applicability_notes(records: Sequence[ClipRecord], reasons: dict[int, str]) -> list[str]:
     """One note per reason code found in the records' ``applicable`` feature: ``"3 of 40 prompts have no
@@ -277,4 +321,5 @@ def dataclass_repr(obj: Any) -> str:
 
 
 __all__ = ["TOY_CLIP", "VideoGeometry", "VideoTextMetric", "VideoTextSettings", "applicability_notes",
-           "clip_token_ids", "mark_results", "not_applicable", "read_geometry"]
+           "check_open_clip_names", "clip_token_ids", "load_vbench_clip", "mark_results", "not_applicable",
+           "read_geometry"]

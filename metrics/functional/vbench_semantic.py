@@ -32,10 +32,14 @@ have the same number of sampled frames, as VBench's 16 always are (shorter video
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
+
+# VBench's get_frame_indices(num_frames, vlen, sample="middle"), padded with the last index for short clips: one
+# implementation for every semantic dimension (a 10-frame video gives 16 indices, the last repeated 7 times, and
+# each repeat counts as a frame in the fractions).
+from metrics.functional.vbench_video_text import middle_frame_indices as vbench_frame_indices
 
 #: VBench's sampled frames per video (``load_video(video_path, num_frames=16)`` in each of the four files).
 VBENCH_FRAMES = 16
@@ -46,19 +50,6 @@ VBENCH_COLORS = ("white", "red", "pink", "blue", "silver", "purple", "orange", "
 HORIZONTAL = ("left of", "right of")
 VERTICAL = ("above", "below")
 SPATIAL_RULES = ("directed", "vbench")
-
-
-def vbench_frame_indices(num_frames: int, vlen: int) -> np.ndarray:
-    """VBench's ``get_frame_indices(num_frames, vlen, sample="middle")``: the middle frame of each of
-    ``min(num_frames, vlen)`` equal intervals, padded with the last index up to ``num_frames`` (a 10-frame video
-    gives 16 indices, the last repeated 7 times, and each repeat counts as a frame in the fractions)."""
-    if num_frames < 1 or vlen < 1:
-        raise ValueError(f"need at least one frame to sample and one to sample from, got {num_frames} of {vlen}")
-    acc = min(num_frames, vlen)
-    bounds = np.linspace(0, vlen, acc + 1).astype(int)
-    idx = [(int(a) + int(b) - 1) // 2 for a, b in itertools.pairwise(bounds)]
-    idx += [idx[-1]] * (num_frames - len(idx))
-    return np.asarray(idx, dtype=np.int64)
 
 
 def normalise_color(color: str) -> str:

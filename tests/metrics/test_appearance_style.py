@@ -83,3 +83,31 @@ def test_a_missing_clip_file_is_one_line(tmp_path):
     with pytest.raises(VbenchError) as info:
         AppearanceStyle(model="ViT-B-32", pretrained="openai", weights=str(tmp_path / "none.safetensors"))
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("metric", ["appearance_style", "scene", "color"])
+def test_clip_names_are_usage_errors_and_a_missing_vbench_clip_says_weights_fetch(metric, monkeypatch):
+    """An open_clip architecture or tag open_clip does not know is refused when ``--metric-args`` is parsed (before
+    any video is decoded), one line; VBench's CLIP (ViT-B-32 + openai) missing from every local cache is the zoo's one
+    line naming ``vbench-lite weights fetch clip-vitb32-openai`` and the metric's own weights setting."""
+    from metrics.color import Color
+    from metrics.scene import Scene
+
+    cls = {"appearance_style": AppearanceStyle, "scene": Scene, "color": Color}[metric]
+    prefix = "clip_" if metric == "color" else ""
+    for key, value, says in ((f"{prefix}model", "ViT-Q", "is not an open_clip architecture"),
+                             (f"{prefix}pretrained", "no-such-tag", "neither a file nor an open_clip tag")):
+        with pytest.raises(VbenchError, match=says) as info:
+            cls.check_settings({key: value})
+        assert str(info.value).startswith(f"{metric}: {key} ") and "\n" not in str(info.value)
+    cls.check_settings({f"{prefix}model": "vbench-toy-clip"})  # the toy CLIP needs no tag
+    monkeypatch.setattr("metrics.clip_model._cached_pretrained_file", lambda *a, **k: None)  # nothing cached
+    args = {"device": "cpu"}
+    if metric == "color":  # the toy detector with color_method=clip: only the box colours' CLIP is missing
+        args.update(model="vbench-toy-detector", color_method="clip")
+    with pytest.raises(VbenchError) as info:
+        cls(**args)
+    line = str(info.value)
+    assert line.startswith(f"{metric}: weights of clip-vitb32-openai") and "\n" not in line
+    assert "`vbench-lite weights fetch clip-vitb32-openai`" in line
+    assert f"--metric-args {metric}.{prefix}weights=" in line

@@ -78,6 +78,10 @@ def test_detector_colours_need_the_toy_detector():
     with pytest.raises(VbenchError, match="color_method=detector needs model=vbench-toy-detector") as info:
         Color(**detection_build_args("color"), color_method="detector")
     assert "\n" not in str(info.value)
+    # ... said when --metric-args are checked, before any model is loaded or video decoded
+    with pytest.raises(VbenchError, match="color: color_method=detector needs model=vbench-toy-detector"):
+        Color.check_settings({"color_method": "detector"})
+    Color.check_settings({"color_method": "detector", "model": "vbench-toy-detector"})
 
 
 def test_toy_detector_known_answer_wrong_color_fails():
@@ -87,3 +91,17 @@ def test_toy_detector_known_answer_wrong_color_fails():
     clean, wrong = (metric.per_video(f)["color"] for f in metric.extract([c for c, _ in cases],
                                                                          [p for _, p in cases]))
     assert clean >= 0.75 and wrong <= 0.25, (clean, wrong)
+
+
+def test_box_colours_from_the_toy_clip_are_labelled_toy_even_with_a_real_detector():
+    """OWLv2's boxes with colours read by the toy CLIP are toy numbers: results.json's ``toy_model`` says so, with
+    the note, and clips from outside the synthetic suite are counted."""
+    metric = Color(**detection_build_args("color"))  # OWLv2 (random-init here) + clip_model=vbench-toy-clip
+    metric.detector = StubDetector({0: [("dog", BOX, 0.9, "")]})
+    prompt = Prompt(id="a", text="a red dog", category="animals", fields={"objects": ["dog"], "colors": ["red"]})
+    (f,) = metric.extract([numbered_clip(4)], [prompt])
+    res = metric.aggregate([ClipRecord(prompt, 0, f, {})])["color"]
+    assert res.toy_model is not None and res.toy_model.startswith("vbench-toy-clip")
+    assert any(n.startswith("box colours read by the toy CLIP") for n in res.notes)
+    assert "1 of 1 clips are not from the synthetic suite: the toy models know only coloured shapes on plain " \
+        "backgrounds" in res.notes

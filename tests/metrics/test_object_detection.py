@@ -77,12 +77,14 @@ def test_boxes_are_frame_pixels_after_owlv2_square_padding():
     torch.testing.assert_close(pixels[0, :, :h], ((1 - mean) / std).expand(3, h, w), rtol=0, atol=1e-5)
     torch.testing.assert_close(pixels[0, :, h:], ((0 - mean) / std).expand(3, 32 - h, w), rtol=0, atol=1e-5)
 
-    # centre (0.5, 0.25), size 0.5 of the 32-px square: x 8..24, y 0..16; a second box lies in the padding
-    boxes = torch.tensor([[[0.5, 0.25, 0.5, 0.5], [0.5, 0.875, 0.25, 0.25]]])
-    logits = torch.tensor([[[5.0, -5.0], [-5.0, 5.0]]])
+    # centre (0.5, 0.25), size 0.5 of the 32-px square: x 8..24, y 0..16; a second box lies wholly in the padding
+    # (y 24..32 clips to 16..16: no area, so no cat is "seen" in a frame that has none); a third straddles the
+    # frame's bottom edge and is clipped (y 12..20 -> 12..16)
+    boxes = torch.tensor([[[0.5, 0.25, 0.5, 0.5], [0.5, 0.875, 0.25, 0.25], [0.25, 0.5, 0.25, 0.25]]])
+    logits = torch.tensor([[[5.0, -5.0], [-5.0, 5.0], [-5.0, 4.0]]])
     det.model = lambda **kw: SimpleNamespace(logits=logits.clone(), pred_boxes=boxes.clone())
     (found,) = det.detect(white, ["dog", "cat"])
-    assert [(d.label, d.box) for d in found] == [("dog", (8.0, 0.0, 24.0, 16.0)), ("cat", (12.0, 16.0, 20.0, 16.0))]
+    assert [(d.label, d.box) for d in found] == [("dog", (8.0, 0.0, 24.0, 16.0)), ("cat", (4.0, 12.0, 12.0, 16.0))]
     assert found[0].score == pytest.approx(float(torch.sigmoid(torch.tensor(5.0))), abs=1e-7)
 
 
@@ -95,6 +97,10 @@ def test_threshold_and_nms():
                                                 ("dog", (30.0, 30.0, 40.0, 40.0))]  # clipped to the 40 x 40 frame
     assert len(finish(boxes, scores, labels, [""] * 4, 40, 40, 1.0)) == 4  # nms_iou=1: no suppression
     assert finish(torch.zeros(0, 4), torch.zeros(0), [], [], 40, 40, 0.5) == []
+    # boxes left without area by the clipping (wholly outside the frame) are dropped, colours kept aligned
+    outside = torch.tensor([[45, 0, 50, 10], [0, 0, 10, 10], [0, 40, 10, 48]], dtype=torch.float64)
+    kept = finish(outside, torch.tensor([0.9, 0.5, 0.8]), ["cat", "dog", "cat"], ["red", "blue", "red"], 40, 40, 0.5)
+    assert [(d.label, d.color, d.box) for d in kept] == [("dog", "blue", (0.0, 0.0, 10.0, 10.0))]
 
 
 def test_bad_weights_are_one_line(tmp_path):

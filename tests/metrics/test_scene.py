@@ -77,6 +77,13 @@ def test_vocabulary_and_template_are_in_the_cache_key_and_checked():
         Scene(model="vbench-toy-clip", template="no placeholder")
     with pytest.raises(VbenchError):
         Scene(model="vbench-toy-clip", vocabulary="places365")
+    # a template that str.format cannot fill with one label is refused when the settings are parsed, not at the
+    # first clip after decoding (KeyError / IndexError there)
+    for bad in ("{x} {}", "{}{}", "a {0} {}"):
+        with pytest.raises(VbenchError, match="template must hold") as info:
+            Scene.check_settings({"template": bad})
+        assert "\n" not in str(info.value)
+    Scene.check_settings({"template": "a {{braced}} {}."})  # escaped braces are fine
 
 
 def test_the_vbench_vocabulary_is_vbenchs_scene_labels():

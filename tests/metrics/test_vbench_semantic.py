@@ -21,6 +21,7 @@ from metrics.functional.vbench_semantic import (
     spatial_score,
     vbench_frame_indices,
 )
+from metrics.functional.vbench_video_text import middle_frame_indices
 
 
 def test_frame_indices_are_vbench_middle_sampling_padded_with_the_last_frame():
@@ -32,6 +33,8 @@ def test_frame_indices_are_vbench_middle_sampling_padded_with_the_last_frame():
     assert vbench_frame_indices(4, 9).tolist() == [0, 2, 4, 7]
     with pytest.raises(ValueError):
         vbench_frame_indices(16, 0)
+    # one implementation of VBench's sampling for every semantic dimension (detections and video-text alike)
+    assert vbench_frame_indices is middle_frame_indices
 
 
 # Four sampled frames: 0 dog; 1 cat; 2 dog + cat; 3 nothing.
