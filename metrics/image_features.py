@@ -137,10 +137,12 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def load_open_clip(spec: ModelSpec, metric: str, model: str, pretrained: str | None, weights: str | None, *,
-                   allow_download: bool, device: str) -> Any:
+                   allow_download: bool, device: str, weights_setting: str = "weights") -> Any:
     """open_clip ``model`` from ``weights`` (a local state-dict file) or the tag ``pretrained`` through
     :func:`metrics.clip_model.load_clip` (open_clip's own offline cache, which ``vbench-lite weights fetch`` fills;
-    a download only with ``allow_download``). Returns a :class:`metrics.clip_model.LoadedClip`.
+    a download only with ``allow_download``). Returns a :class:`metrics.clip_model.LoadedClip`. When the zoo's own
+    CLIP (``spec``) is in no local cache, the one line says ``vbench-lite weights fetch <spec>`` or
+    ``--metric-args METRIC.<weights_setting>=FILE`` (not the ``clip`` metric's own settings).
 
     OpenAI's CLIPs use QuickGELU: a file given for an ``openai`` model is built as open_clip's ``<model>-quickgelu``
     (the tag path sets it from the tag's config)."""
@@ -156,6 +158,14 @@ def load_open_clip(spec: ModelSpec, metric: str, model: str, pretrained: str | N
         arch = f"{model}-quickgelu" if pretrained == "openai" and f"{model}-quickgelu" in open_clip.list_models() \
             else model
         return load_clip(arch, weights, device=device)
+    if not allow_download and f"{model}/{pretrained}" == spec.source:
+        from metrics.clip_model import resolve_pretrained
+
+        try:
+            resolve_pretrained(model, str(pretrained))
+        except VbenchError:
+            line = str(missing_weights_error(spec, metric))
+            raise VbenchError(line.replace(f"{metric}.weights=", f"{metric}.{weights_setting}=")) from None
     return load_clip(model, pretrained, device=device, allow_download=allow_download)
 
 

@@ -60,4 +60,7 @@ def test_missing_file_and_unknown_tag_are_one_line(tmp_path):
         BackgroundConsistency(weights=str(tmp_path / "no-such.pt"), device="cpu")
     with pytest.raises(VbenchError) as info:
         BackgroundConsistency(device="cpu")  # ViT-B-32/openai is not in open_clip's cache here
-    assert "\n" not in str(info.value)
+    line = str(info.value)
+    assert "\n" not in line  # and it names this metric's fetch command and setting, not the clip metric's
+    assert "`vbench-lite weights fetch clip-vitb32-openai`" in line and "background_consistency.weights=" in line
+    assert "clip.allow_download" not in line
