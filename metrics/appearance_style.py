@@ -9,7 +9,9 @@ its frames (``metrics.functional.vbench_video_text.style_frame_scores``). VBench
 ``clip-vitb32-openai``), in float32 (``clip`` runs float16 on GPUs). VBench's overall number is the mean over all
 frames of all clips; ours is the mean of per-clip means (equal when clips have the same frame count).
 
-A prompt without ``fields.style`` is not applicable (NaN, one note). ``model=vbench-toy-clip`` gives toy numbers.
+A prompt without ``fields.style``, or tagged for other dimensions only
+(:func:`vbench_lite.prompt_fields.in_subset`), is not applicable (NaN, one note per reason).
+``model=vbench-toy-clip`` gives toy numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from metrics.applicability import APPLICABLE, LACKS, not_applicable, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import style_frame_scores
 from metrics.hardware import tf32_policy
@@ -31,7 +34,6 @@ from metrics.video_text import (
     check_open_clip_names,
     load_vbench_clip,
     mark_results,
-    not_applicable,
 )
 from vbench_lite.model_zoo import CLIP_VITB32
 from vbench_lite.prompt_fields import semantic_targets
@@ -67,6 +69,8 @@ class ClipTextMetric(VideoMetric):
 
     uses_text = True
     uses_fields = True
+    #: 2: prompts outside the dimension's subset are not applicable (code 3), not embedded
+    feature_version = 2
     Settings = ClipTextSettings
     models = (CLIP_VITB32,)
     reasons: ClassVar[dict[int, str]] = {}
@@ -113,10 +117,14 @@ class ClipTextMetric(VideoMetric):
             self._texts[text] = emb / np.linalg.norm(emb)
         return self._texts[text]
 
+    def code(self, prompt: Prompt, target: str | None) -> int:
+        """The prompt's reason code (metrics/applicability.py): its subset, then whether it names a ``target``."""
+        return subset_code(prompt, self.name, APPLICABLE if target else LACKS)
+
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
         results = super().aggregate(records, reference=reference, seed=seed)
-        mark_results(results, records, self.reasons, TOY_CLIP_DESCRIPTION if self.is_toy else None)
+        mark_results(results, records, self.reasons, TOY_CLIP_DESCRIPTION if self.is_toy else None, self.name)
         return results
 
 
@@ -126,7 +134,7 @@ class AppearanceStyle(ClipTextMetric):
     name = "appearance_style"
     outputs = {"appearance_style": True}
     output_families = {"appearance_style": "semantic"}
-    reasons = {0: "have no fields.style"}
+    reasons = {LACKS: "have no fields.style"}
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         if len(clips) != len(prompts):
@@ -135,14 +143,15 @@ class AppearanceStyle(ClipTextMetric):
         scale = float(self.loaded.model.logit_scale.detach().float().cpu())
         for clip, prompt in zip(checked_clips(clips), prompts):
             style = semantic_targets(prompt).style
-            if not style:
-                out.append(not_applicable(self.name, 0))
+            code = self.code(prompt, style)
+            if code != APPLICABLE:
+                out.append(not_applicable(self.name, code))
                 continue
             try:
                 scores = style_frame_scores(self.frame_embeddings(clip.frames), self.text_embedding(style), scale)
             except ValueError as exc:
                 raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
-            out.append({self.name: np.float64(scores.mean()), "applicable": np.int8(1),
+            out.append({self.name: np.float64(scores.mean()), "applicable": np.int8(APPLICABLE),
                         "frame_scores": scores.astype(np.float32)})
         return out
 

@@ -7,7 +7,8 @@ video without object frames is left out (NaN here; VBench skips it)
 here ``color_method=clip`` asks a CLIP which of ``"a {colour} {object}"`` fits the box crop best, over VBench's colour
 words plus the asked colour (default OpenAI ViT-B/32 via open_clip, VBench's CLIP; ``clip_model=vbench-toy-clip``
 offline), and ``color_method=detector`` takes the toy detector's own colour head (``auto``: the head for the toy
-detector, CLIP for OWLv2, which has none). Applicable when the prompt's fields ask a colour of an object.
+detector, CLIP for OWLv2, which has none). Applicable when the prompt's fields ask a colour of an object
+and it is in the dimension's prompt subset (:func:`vbench_lite.prompt_fields.in_subset`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from metrics.applicability import APPLICABLE, code_of
 from metrics.base import ClipRecord
 from metrics.detection_metric import DetectionMetric, Detections, DetectionSettings
 from metrics.functional.vbench_semantic import VBENCH_COLORS, color_score, normalise_color
@@ -115,7 +117,7 @@ class Color(DetectionMetric):
         return color_score(d.frame, d.labels, d.colors, d.num_frames, targets)
 
     def extra_notes(self, records: Sequence[ClipRecord]) -> list[str]:
-        absent = sum(1 for r in records if bool(r.features["applicable"])
+        absent = sum(1 for r in records if code_of(r.features) == APPLICABLE
                      and not np.isfinite(self.rule(Detections.of(r.features))))
         return [f"{absent} of {len(records)} clips never show the object with a colour: left out, as VBench does"] \
             if absent else []

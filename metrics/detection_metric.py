@@ -8,8 +8,9 @@ detections as numeric arrays (``frame``: position among the sampled frames, ``la
 the word list of the ``names`` blob, ``box`` x0 y0 x1 y1 in frame pixels, ``score``) with the prompt's targets in
 ``names`` (JSON bytes: ``objects``, ``colors``, ``relation``, ``words``). ``per_video`` runs the dimension's rule
 (``metrics/functional/vbench_semantic.py``) on them (:class:`Detections`), so a cached clip is re-scored under
-another rule without detecting again. A prompt without the fields the dimension needs is not applicable: NaN, left
-out of the mean, and one note on the result.
+another rule without detecting again. A prompt outside the dimension's prompt subset (tagged for other semantic
+dimensions only) or without the fields the dimension needs is not applicable (``metrics/applicability.py``: the
+reason code in ``applicable``): NaN, left out of the mean, and one note per reason on the result.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from metrics.applicability import APPLICABLE, LACKS, applicability_notes, code_of, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_semantic import VBENCH_FRAMES, vbench_frame_indices
 from metrics.image_features import BatchedNetworkSettings, resolve_device
@@ -62,6 +64,8 @@ class DetectionMetric(VideoMetric):
 
     uses_text = True  # the queries and targets come from the prompt
     uses_fields = True
+    #: 2: ``applicable`` is a reason code (metrics/applicability.py), prompts outside the subset are not detected
+    feature_version = 2
     Settings = DetectionSettings
     models = (OWLV2_BASE_ENSEMBLE,)
     #: What a prompt the dimension does not apply to lacks, for the aggregated note "N of M prompts ...".
@@ -113,7 +117,8 @@ class DetectionMetric(VideoMetric):
     def _one(self, clip: Clip, prompt: Prompt) -> dict[str, np.ndarray]:
         targets = semantic_targets(prompt)
         words: list[str] = list(dict.fromkeys(targets.objects))
-        if not self.applicable(targets):
+        code = subset_code(prompt, self.name, APPLICABLE if self.applicable(targets) else LACKS)
+        if code != APPLICABLE:
             dets = detections_to_arrays([], [], words)
             idx = np.zeros(0, np.int64)
         else:
@@ -128,11 +133,11 @@ class DetectionMetric(VideoMetric):
             dets = detections_to_arrays(per_frame, [np.flatnonzero(idx == i).tolist() for i in unique], words)
         names = {"objects": list(targets.objects), "colors": [c or "" for c in targets.colors],
                  "relation": targets.relation or "", "words": words}
-        return {**dets, "frame_indices": idx, "applicable": np.bool_(self.applicable(targets)),
+        return {**dets, "frame_indices": idx, "applicable": np.int8(code),
                 "names": np.frombuffer(json.dumps(names, sort_keys=True).encode(), dtype=np.uint8).copy()}
 
     def per_video(self, features: dict[str, np.ndarray]) -> dict[str, float]:
-        if not bool(features["applicable"]):
+        if code_of(features) != APPLICABLE:
             return {self.name: float("nan")}
         return {self.name: float(self.rule(Detections.of(features)))}
 
@@ -140,10 +145,7 @@ class DetectionMetric(VideoMetric):
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
         results = super().aggregate(records, reference=reference, seed=seed)
-        prompts = {r.prompt.id: bool(r.features["applicable"]) for r in records}  # per prompt, not per sample
-        missing = sum(1 for ok in prompts.values() if not ok)
-        notes = [f"{missing} of {len(prompts)} prompts {self.lacks}: not applicable"] if missing else []
-        notes += self.extra_notes(records)
+        notes = applicability_notes(records, {LACKS: self.lacks}, self.name) + self.extra_notes(records)
         toys = self.toy_models()
         foreign = sum(1 for r in records if r.prompt.category != "synthetic")
         for res in results.values():

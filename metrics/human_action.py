@@ -9,7 +9,8 @@ which no well-kept library ships, with VideoMAE ViT-B/16 fine-tuned on Kinetics-
 processor says (``preprocessor_config.json``: short side 224, bilinear, centre crop 224, ImageNet mean/std; VBench's
 UMT transform resizes the short side to 256 before the 224 crop). The prompt's label comes from ``fields.action``
 and is looked up in the model's own ``config.id2label`` (so another Kinetics checkpoint brings its labels); a
-prompt without ``fields.action``, or with an action the model has no label for, is not applicable (NaN, one note).
+prompt without ``fields.action``, with an action the model has no label for, or tagged for other dimensions
+only (:func:`vbench_lite.prompt_fields.in_subset`), is not applicable (NaN, one note per reason).
 
 ``model=vbench-toy-action`` runs the toy classifier of the synthetic world's motions (``reference_models/toy_action``)
 with the same top-k rule on its softmax probabilities: labelled toy numbers.
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from metrics.applicability import APPLICABLE, LACKS, not_applicable, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import (
     ACTION_THRESHOLD,
@@ -36,12 +38,7 @@ from metrics.functional.vbench_video_text import (
 from metrics.hardware import tf32_policy
 from metrics.image_features import NetworkSettings, file_sha256, resolve_device
 from metrics.pretrained_folders import load_pretrained, resolve_pretrained_folder
-from metrics.video_text import (
-    dataclass_repr,
-    mark_results,
-    not_applicable,
-    read_geometry,
-)
+from metrics.video_text import dataclass_repr, mark_results, read_geometry
 from vbench_lite.model_zoo import VIDEOMAE_K400
 from vbench_lite.prompt_fields import semantic_targets
 from vbench_lite.types import Clip, Prompt, VbenchError
@@ -49,7 +46,7 @@ from vbench_lite.types import Clip, Prompt, VbenchError
 TOY_ACTION = "vbench-toy-action"
 TOY_ACTION_DESCRIPTION = (f"{TOY_ACTION}: a toy action classifier trained only on vbench-lite's synthetic world "
                           "(its six motions)")
-REASONS = {0: "have no fields.action", 2: "name an action that is not one of the classifier's labels"}
+REASONS = {LACKS: "have no fields.action", 2: "name an action that is not one of the classifier's labels"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +80,8 @@ class HumanAction(VideoMetric):
     output_families = {"human_action": "semantic"}
     uses_text = True  # the target comes from the prompt's fields
     uses_fields = True
+    #: 2: prompts outside the dimension's subset are not applicable (code 3), not classified
+    feature_version = 2
     Settings = HumanActionSettings
     models = (VIDEOMAE_K400,)
 
@@ -158,8 +157,9 @@ class HumanAction(VideoMetric):
         cfg = self.config
         for clip, prompt in zip(checked_clips(clips), prompts):
             target = self.target_index(prompt)
-            if target < 0:
-                out.append(not_applicable(self.name, 0 if target == -1 else 2))
+            code = subset_code(prompt, self.name, APPLICABLE if target >= 0 else LACKS if target == -1 else 2)
+            if code != APPLICABLE:
+                out.append(not_applicable(self.name, code))
                 continue
             try:
                 scores = self.scores(clip)
@@ -167,14 +167,14 @@ class HumanAction(VideoMetric):
                 confident = confident_top_k(scores, cfg.top_k, cfg.threshold)
             except ValueError as exc:
                 raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
-            out.append({self.name: np.float64(value), "applicable": np.int8(1), "target": np.int64(target),
+            out.append({self.name: np.float64(value), "applicable": np.int8(APPLICABLE), "target": np.int64(target),
                         "scores": scores.astype(np.float32), "confident_labels": confident.astype(np.int64)})
         return out
 
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
         results = super().aggregate(records, reference=reference, seed=seed)
-        mark_results(results, records, REASONS, TOY_ACTION_DESCRIPTION if self.is_toy else None)
+        mark_results(results, records, REASONS, TOY_ACTION_DESCRIPTION if self.is_toy else None, self.name)
         return results
 
 

@@ -3,7 +3,8 @@
 Rule (``vbench/multiple_objects.py`` ``check_generate`` at VBench 45e79ec, for prompts "a and b"): a frame succeeds
 when every object is among the names detected in it; video value = successful frames / sampled frames
 (:func:`metrics.functional.vbench_semantic.multiple_objects_score`). Applicable when the prompt's ``fields.objects``
-names at least two objects (distinct names; "two dogs" cannot be told apart from one dog by names alone).
+names at least two objects (distinct names; "two dogs" cannot be told apart from one dog by names alone) and it is in
+the dimension's prompt subset (:func:`vbench_lite.prompt_fields.in_subset`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 Rule (``vbench/object_class.py`` ``check_generate`` at VBench 45e79ec): a frame succeeds when the object's name is
 among the names detected in it; video value = successful frames / sampled frames
 (:func:`metrics.functional.vbench_semantic.object_class_score`). VBench's object_class prompts name one object; a
-prompt with several objects is scored on its first (its subject), and a prompt without ``fields.objects`` is not
-applicable. Detector, frame sampling and caching: :mod:`metrics.detection_metric`.
+prompt with several objects is scored on its first (its subject); a prompt without ``fields.objects``, or tagged for
+other semantic dimensions only (VBench scores object_class on its own prompts), is not applicable. Detector, frame
+sampling and caching: :mod:`metrics.detection_metric`.
 """
 
 from __future__ import annotations

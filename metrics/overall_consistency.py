@@ -3,8 +3,9 @@
 VBench (``vbench/overall_consistency.py:overall_consistency`` at 45e79ec) scores its ``overall_consistency``
 prompts with ViCLIP: the cosine of the unit video embedding (8 "middle" frames) and the unit embedding of the prompt.
 The network and what differs from ViCLIP are in :mod:`metrics.video_text` (X-CLIP
-``microsoft/xclip-base-patch32``; ``model=vbench-toy-clip`` offline, toy). Every prompt with text applies; a clip
-known only by its prompt id (no text) is not applicable (NaN, one note).
+``microsoft/xclip-base-patch32``; ``model=vbench-toy-clip`` offline, toy). Every prompt with text in the dimension's
+subset applies (:func:`vbench_lite.prompt_fields.in_subset`: tagged overall_consistency, or not tagged at all); a
+clip known only by its prompt id (no text) is not applicable (NaN, one note).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ Per clip: the 16 frames through CLIP's own preprocessing (PIL bicubic, centre cr
 (``metrics.functional.vbench_video_text.zero_shot_frame_success``). The vocabulary is VBench's 86 scene labels
 (``vocabulary=vbench``) or the synthetic world's backgrounds (``synthetic``: "black background", ...); ``auto``
 picks the synthetic one for the toy CLIP. A target not in the vocabulary is added to it for that prompt. A prompt
-without ``fields.scene`` is not applicable (NaN, one note). ``model=vbench-toy-clip`` gives toy numbers.
+without ``fields.scene``, or tagged for other dimensions only (:func:`vbench_lite.prompt_fields.in_subset`),
+is not applicable (NaN, one note per reason). ``model=vbench-toy-clip`` gives toy numbers.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from metrics.appearance_style import ClipTextMetric, ClipTextSettings
+from metrics.applicability import APPLICABLE, LACKS, not_applicable
 from metrics.base import checked_clips
 from metrics.functional.vbench_video_text import middle_frame_indices, zero_shot_frame_success
-from metrics.video_text import not_applicable
 from vbench_lite.prompt_fields import semantic_targets
 from vbench_lite.types import Clip, Prompt, VbenchError
 
@@ -95,7 +96,7 @@ class Scene(ClipTextMetric):
     outputs = {"scene": True}
     output_families = {"scene": "semantic"}
     Settings = SceneSettings
-    reasons = {0: "have no fields.scene"}
+    reasons = {LACKS: "have no fields.scene"}
 
     @property
     def vocabulary(self) -> tuple[str, ...]:
@@ -128,8 +129,9 @@ class Scene(ClipTextMetric):
         out = []
         for clip, prompt in zip(checked_clips(clips), prompts):
             target = semantic_targets(prompt).scene
-            if not target:
-                out.append(not_applicable(self.name, 0))
+            code = self.code(prompt, target)
+            if code != APPLICABLE:
+                out.append(not_applicable(self.name, code))
                 continue
             labels, index = self.labels_for(target)
             idx = middle_frame_indices(self.config.frames, clip.num_frames)
@@ -139,7 +141,7 @@ class Scene(ClipTextMetric):
                 value = zero_shot_frame_success(frames, label_emb, index)
             except ValueError as exc:
                 raise VbenchError(f"{clip.source or 'clip'}: {exc}") from None
-            out.append({self.name: np.float64(value), "applicable": np.int8(1), "frame_indices": idx,
+            out.append({self.name: np.float64(value), "applicable": np.int8(APPLICABLE), "frame_indices": idx,
                         "frame_labels": np.argmax(frames @ label_emb.T, axis=1).astype(np.int64)})
         return out
 

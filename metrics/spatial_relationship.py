@@ -7,7 +7,8 @@ over the 16 sampled frames (:func:`metrics.functional.vbench_semantic.spatial_fr
 
 ``rule=directed`` (default) also requires object 0 on the asked SIDE of object 1, pairing only a box of each;
 ``rule=vbench`` is VBench's exact rule, which checks the axis only (a cat asked "left of" a dog scores 1 on its right,
-and two boxes of the same object form a pair). Applicable when the prompt's fields give two objects and a relation.
+and two boxes of the same object form a pair). Applicable when the prompt's fields give two objects and a relation
+and it is in the dimension's prompt subset (:func:`vbench_lite.prompt_fields.in_subset`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the video-text metrics share: transformers folders found offline (``metrics/pretrained_folders.py``), video
-frames as a model sees them, CLIP token ids, "not applicable" notes, and the video-text base (X-CLIP or the toy CLIP)
-of ``temporal_style`` and ``overall_consistency``.
+frames as a model sees them, CLIP token ids, the toy and "not applicable" notes, and the video-text base (X-CLIP or
+the toy CLIP) of ``temporal_style`` and ``overall_consistency``.
 
 VBench scores both with ViCLIP (``vbench/temporal_style.py``, ``vbench/overall_consistency.py``): 8 frames by
 ``get_frame_indices(sample="middle")``, ``clip_transform(224)``, unit video and text embeddings, their cosine. ViCLIP
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from metrics.applicability import APPLICABLE, LACKS, applicability_notes, not_applicable, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import mean_frame_embedding, middle_frame_indices, video_text_cosine
 from metrics.hardware import tf32_policy
@@ -169,24 +170,6 @@ def load_vbench_clip(metric: str, model: str, pretrained: str | None, weights: s
                           device=device)
 
 
-# -- not applicable -------------------------------------------------------------------------------------------------
-def applicability_notes(records: Sequence[ClipRecord], reasons: dict[int, str]) -> list[str]:
-    """One note per reason code found in the records' ``applicable`` feature: ``"3 of 40 prompts have no
-    fields.action: not applicable"`` (prompts counted once each)."""
-    prompts: dict[int, set[str]] = {}
-    for r in records:
-        code = int(np.asarray(r.features.get("applicable", 1)).reshape(()))
-        if code != 1:
-            prompts.setdefault(code, set()).add(r.prompt.id)
-    total = len({r.prompt.id for r in records})
-    return [f"{len(ids)} of {total} prompts {reasons.get(code, 'cannot be scored')}: not applicable"
-            for code, ids in sorted(prompts.items())]
-
-
-def not_applicable(name: str, code: int) -> dict[str, np.ndarray]:
-    return {name: np.float64("nan"), "applicable": np.int8(code)}
-
-
 # -- the video-text base --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VideoTextSettings(NetworkSettings):
@@ -209,10 +192,13 @@ class VideoTextMetric(VideoMetric):
     outputs: ClassVar[dict[str, bool]] = {}
     uses_text = True
     uses_fields = True
+    #: 2: prompts outside the dimension's subset are not applicable (code 3), not scored
+    feature_version = 2
     Settings = VideoTextSettings
     models = (XCLIP_B32,)
-    #: reason code -> why a prompt is left out (code 1 is "applicable")
-    reasons: ClassVar[dict[int, str]] = {0: "have no text"}
+    #: reason code -> why a prompt is left out (metrics/applicability.py; code 1 is "applicable", 3 "outside the
+    #: dimension's subset")
+    reasons: ClassVar[dict[int, str]] = {LACKS: "have no text"}
 
     def __init__(self, settings: Any = None, /, **values: Any) -> None:
         super().__init__(settings, **values)
@@ -250,16 +236,16 @@ class VideoTextMetric(VideoMetric):
         return {f"{self.name}:{self.config.model}:weights_sha256": self.weights_sha256}
 
     def applies(self, prompt: Prompt) -> int:
-        """1 when ``prompt`` is scored, else a key of :attr:`reasons`."""
-        return 1 if prompt.has_text else 0
+        """1 when ``prompt`` (in the dimension's subset) has what the dimension needs, else a key of :attr:`reasons`."""
+        return APPLICABLE if prompt.has_text else LACKS
 
     def extract(self, clips: Sequence[Clip], prompts: Sequence[Prompt]) -> list[dict[str, np.ndarray]]:
         if len(clips) != len(prompts):
             raise ValueError(f"got {len(clips)} clips but {len(prompts)} prompts")
         out = []
         for clip, prompt in zip(checked_clips(clips), prompts):
-            code = self.applies(prompt)
-            if code != 1:
+            code = subset_code(prompt, self.name, self.applies(prompt))
+            if code != APPLICABLE:
                 out.append(not_applicable(self.name, code))
                 continue
             idx = middle_frame_indices(self.config.frames, clip.num_frames)
@@ -294,14 +280,15 @@ class VideoTextMetric(VideoMetric):
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
         results = super().aggregate(records, reference=reference, seed=seed)
-        mark_results(results, records, self.reasons, TOY_CLIP_DESCRIPTION if self.is_toy else None)
+        mark_results(results, records, self.reasons, TOY_CLIP_DESCRIPTION if self.is_toy else None, self.name)
         return results
 
 
 def mark_results(results: dict[str, MetricResult], records: Sequence[ClipRecord], reasons: dict[int, str],
-                 toy: str | None) -> None:
-    """Add the not-applicable notes and, for toy models, the toy label and its notes, to every result."""
-    notes = applicability_notes(records, reasons)
+                 toy: str | None, dimension: str) -> None:
+    """Add the not-applicable notes (:func:`metrics.applicability.applicability_notes`) and, for toy models, the toy
+    label and its notes, to every result."""
+    notes = applicability_notes(records, reasons, dimension)
     if toy:
         notes.append(f"computed with {toy.split(':')[0]}, a toy model: not comparable with VBench's numbers")
         foreign = sum(1 for r in records if r.prompt.category != "synthetic")
@@ -320,6 +307,5 @@ def dataclass_repr(obj: Any) -> str:
     return ", ".join(f"{f.name}={getattr(obj, f.name)}" for f in dataclasses.fields(obj))
 
 
-__all__ = ["TOY_CLIP", "VideoGeometry", "VideoTextMetric", "VideoTextSettings", "applicability_notes",
-           "check_open_clip_names", "clip_token_ids", "load_vbench_clip", "mark_results", "not_applicable",
-           "read_geometry"]
+__all__ = ["TOY_CLIP", "VideoGeometry", "VideoTextMetric", "VideoTextSettings",
+           "check_open_clip_names", "clip_token_ids", "load_vbench_clip", "mark_results", "read_geometry"]

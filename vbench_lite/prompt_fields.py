@@ -12,6 +12,10 @@ every semantic metric sees one shape:
 
 A field that is absent is ``None`` (or empty): the metric that needs it marks the prompt "not applicable" instead of
 guessing from the text. Prompts without text (``no_text``) have no targets at all.
+
+Which prompts a semantic dimension scores is also a matter of the prompt's tags (:func:`in_subset`): VBench scores
+each dimension on its own prompt subset, so a suite's fields alone (a color prompt names an object too) must not
+pull one dimension's prompts into another's score.
 """
 
 from __future__ import annotations
@@ -36,6 +40,27 @@ RELATION_SPELLINGS = {
 #: The Kinetics-400 class names ``fields.action`` is one of (data shipped with the prompt suites; read by path so that
 #: this core module does not import the prompts package).
 KINETICS400_FILE = Path(__file__).with_name("prompts") / "kinetics400_labels.txt"
+
+
+#: VBench's semantic dimensions, each scored on its own prompt subset (the metric of each has the same name).
+SEMANTIC_DIMENSIONS = ("object_class", "multiple_objects", "color", "spatial_relationship", "human_action", "scene",
+                       "appearance_style", "temporal_style", "overall_consistency")
+
+
+def in_subset(prompt: Prompt, dimension: str) -> bool:
+    """Whether ``prompt`` belongs to the prompt subset of the semantic ``dimension``.
+
+    VBench scores every semantic dimension on its own prompts (``VBench_full_info.json`` lists the dimensions of
+    each prompt): object_class is the mean over its object_class prompts, not over every prompt that names an
+    object, although the color, multiple_objects and spatial_relationship prompts name objects too, and
+    overall_consistency is the mean over its 93 prompts, not over every prompt. So a prompt that says what it probes
+    (any tag in ``prompt.dimensions``, quality tags such as ``motion`` included) belongs only to the semantic
+    subsets it names. A prompt with no tag at all (a user's plain text or CSV file) belongs to every semantic
+    dimension; the metric then decides by the fields the dimension needs (:func:`semantic_targets`).
+    """
+    if dimension not in SEMANTIC_DIMENSIONS:
+        raise ValueError(f"{dimension!r} is not a semantic dimension (one of {', '.join(SEMANTIC_DIMENSIONS)})")
+    return dimension in prompt.dimensions if prompt.dimensions else True
 
 
 @functools.cache
@@ -110,5 +135,5 @@ def semantic_targets(prompt: Prompt) -> SemanticTargets:
                            temporal_style=_word(f.get("temporal_style")))
 
 
-__all__ = ["KINETICS400_FILE", "RELATIONS", "RELATION_SPELLINGS", "SemanticTargets", "kinetics400_labels",
-           "normalise_relation", "semantic_targets"]
+__all__ = ["KINETICS400_FILE", "RELATIONS", "RELATION_SPELLINGS", "SEMANTIC_DIMENSIONS", "SemanticTargets",
+           "in_subset", "kinetics400_labels", "normalise_relation", "semantic_targets"]

@@ -99,3 +99,29 @@ def test_toy_detector_known_answer_missing_object_fails():
     assert clean >= 0.75 and removed <= 0.25, (clean, removed)
     res = metric.aggregate([ClipRecord(p, 0, f, {}) for (_, p), f in zip(cases, feats)])["object_class"]
     assert res.toy_model.startswith("vbench-toy-detector") and any("toy detector" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("cls", [ObjectClass, MultipleObjects])
+def test_standard_suite_scores_each_dimension_on_its_own_subset(cls):
+    """The standard suite's color, multiple_objects and spatial prompts name objects too; VBench scores object_class
+    on its 40 object_class prompts only (multiple_objects on its 40). A prompt with no semantic tag still counts when
+    its fields allow, and the note says why the others are left out."""
+    from vbench_lite.prompts import load_suite
+
+    metric = build(cls, table={t: [("dog", BOX, 0.9, "")] for t in range(4)})
+    standard = load_suite("standard").prompts
+    mine = [Prompt(id="mine", text="a dog and a cat", fields={"objects": ["dog", "cat"]}),
+            Prompt(id="tagged-motion", text="a dog and a cat", dimensions=["motion"],
+                   fields={"objects": ["dog", "cat"]}),
+            Prompt(id="untagged-without-fields", text="a quiet street")]
+    prompts = [*standard, *mine]
+    feats = metric.extract([numbered_clip(4)] * len(prompts), prompts)
+    res = metric.aggregate([ClipRecord(p, 0, f, {}) for p, f in zip(prompts, feats)])[cls.name]
+    scored = {p.id for p, f in zip(prompts, feats) if math.isfinite(metric.per_video(f)[cls.name])}
+    assert scored == {p.id for p in standard if cls.name in p.dimensions} | {"mine"}  # tagged-motion: not its subset
+    assert res.n == 41
+    outside = sum(1 for p in prompts if p.dimensions and cls.name not in p.dimensions)
+    assert outside == len(standard) - 40 + 1  # every other standard prompt is tagged, and so is tagged-motion
+    assert f"{outside} of {len(prompts)} prompts are tagged for other dimensions, not {cls.name}: " \
+        "not applicable" in res.notes
+    assert any(n.endswith(f"{cls.lacks}: not applicable") for n in res.notes)

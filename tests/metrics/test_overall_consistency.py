@@ -132,3 +132,30 @@ def test_toy_clip_prefers_the_true_description():
     good = [f["overall_consistency"] for f in metric.extract(clips, right)]
     bad = [f["overall_consistency"] for f in metric.extract(clips, false)]
     assert all(g > b for g, b in zip(good, bad)), (good, bad)
+
+
+def test_standard_suite_scores_only_its_subset_and_untagged_prompts():
+    """On the standard suite's prompts, overall_consistency scores its own subset and prompts with no semantic tag;
+    a prompt tagged for other dimensions only is not applicable, with its own note; temporal_style keeps
+    its rule (tagged, or untagged with fields.temporal_style) within its subset."""
+    from metrics.temporal_style import TemporalStyle
+    from vbench_lite.prompts import load_suite
+
+    by_tags: dict[tuple, list[Prompt]] = {}
+    for p in load_suite("standard").prompts:
+        by_tags.setdefault(tuple(sorted(p.dimensions)), []).append(p)
+    ps = [p for group in by_tags.values() for p in group[:1]]  # one prompt of each tag combination (13)
+    slow = {"temporal_style": "in slow motion"}
+    ps += [Prompt(id="mine", text="a red circle"), Prompt(id="mine-slow", text="a cat, in slow motion", fields=slow),
+           Prompt(id="color-slow", text="a red cat, in slow motion", dimensions=["color"], fields=slow)]
+    for cls, expected in ((OverallConsistency, {p.id for p in ps if "overall_consistency" in p.dimensions
+                                                 or not p.dimensions}),
+                          (TemporalStyle, {p.id for p in ps if "temporal_style" in p.dimensions} | {"mine-slow"})):
+        metric = cls(model="vbench-toy-clip", device="cpu")
+        feats = metric.extract(tiny_clips(len(ps)), ps)
+        assert {p.id for p, f in zip(ps, feats) if int(f["applicable"]) == 1} == expected
+        res = metric.aggregate([ClipRecord(p, 0, f, {}) for p, f in zip(ps, feats)])[cls.name]
+        outside = sum(int(f["applicable"]) == 3 for f in feats)
+        assert res.n == len(expected) and outside >= 9
+        assert f"{outside} of {len(ps)} prompts are tagged for other dimensions, not {cls.name}: not " \
+            "applicable" in res.notes

@@ -134,9 +134,13 @@ TINY_FIELDS = [
 
 
 def tiny_prompts(n: int = 4) -> list[Prompt]:
+    """Tagged with every semantic dimension (a tagged prompt belongs only to the semantic subsets it names)."""
+    from vbench_lite.prompt_fields import SEMANTIC_DIMENSIONS
+
     texts = ["a red square moving right", "a blue square on a black background", "a green circle", "a white box"]
-    return [Prompt(id=f"p{i}", text=texts[i % len(texts)], category="synthetic", dimensions=["motion"],
-                   fields=dict(TINY_FIELDS[i % len(TINY_FIELDS)])) for i in range(n)]
+    return [Prompt(id=f"p{i}", text=texts[i % len(texts)], category="synthetic",
+                   dimensions=["motion", *SEMANTIC_DIMENSIONS], fields=dict(TINY_FIELDS[i % len(TINY_FIELDS)]))
+            for i in range(n)]
 
 
 class MetricTester:

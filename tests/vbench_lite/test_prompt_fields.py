@@ -13,7 +13,9 @@ from vbench_lite.cli import main
 from vbench_lite.prompt_fields import (
     RELATION_SPELLINGS,
     RELATIONS,
+    SEMANTIC_DIMENSIONS,
     SemanticTargets,
+    in_subset,
     kinetics400_labels,
     normalise_relation,
     semantic_targets,
@@ -215,3 +217,24 @@ def test_prompts_command_lists_a_dimension_subset(capsys):
     assert data["name"] == "standard[dimension=human_action]"
     assert main(["prompts", "--suite", "synthetic", "--dimension", "object_class", "--format", "csv"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 192
+
+
+def test_semantic_subsets_follow_the_tags_and_untagged_prompts_belong_everywhere():
+    """VBench scores each semantic dimension on its own prompts: a prompt tagged with a semantic dimension belongs
+    to the subsets it names only; one with no semantic tag (a plain file, a quality-only tag) to every subset."""
+    from vbench_lite.prompts import load_suite
+    from vbench_lite.types import Prompt
+
+    color = Prompt(id="c", text="a red car", dimensions=["color", "subject_consistency"],
+                   fields={"objects": ["car"], "colors": ["red"]})
+    assert [d for d in SEMANTIC_DIMENSIONS if in_subset(color, d)] == ["color"]
+    plain = Prompt(id="p", text="a red car", fields={"objects": ["car"]})
+    assert all(in_subset(plain, d) for d in SEMANTIC_DIMENSIONS)  # no tag at all: its fields decide
+    motion = Prompt(id="m", text="a red car", dimensions=["motion"], fields={"objects": ["car"]})
+    assert not any(in_subset(motion, d) for d in SEMANTIC_DIMENSIONS)  # tagged: only the subsets it names
+    with pytest.raises(ValueError, match="not a semantic dimension"):
+        in_subset(color, "motion")
+    standard = load_suite("standard").prompts
+    assert {d: sum(in_subset(p, d) and bool(semantic_targets(p).objects) for p in standard)
+            for d in ("object_class", "multiple_objects")} == {"object_class": 40, "multiple_objects": 40}
+    assert sum(in_subset(p, "overall_consistency") for p in standard) == 40  # VBench's subset, not every prompt
