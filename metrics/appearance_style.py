@@ -89,6 +89,8 @@ class ClipTextMetric(VideoMetric):
 
     def settings(self) -> dict[str, Any]:
         skip = ("weights", "allow_download", "device", "batch_size")
+        if self.config.model == TOY_CLIP:  # the toy CLIP has no pretrained tag: recording one would mislead
+            skip += ("pretrained",)
         out = {k: v for k, v in super().settings().items() if k not in skip}
         out["preprocessing"] = f"VBench clip_transform_Image({self.loaded.image_size}): PIL bicubic, centre crop"
         return out

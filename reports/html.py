@@ -177,7 +177,8 @@ def run_html(run: Run, *, max_clips: int = 120, strip_height: int = 128, notes: 
                   metrics=metrics, settings=[(", ".join(names), text) for text, names in settings.items()],
                   per_video_chart=per_video_chart, dimension_charts=dimension_charts,
                   category_table=category_table, failures=failures, clips=clips, clips_note=clips_note,
-                  provenance_items=provenance_items(run), notes=list(notes), toy=run.toy_descriptions)
+                  provenance_items=provenance_items(run), notes=[*notes, *run.metric_notes],
+                  toy=run.toy_descriptions)
 
 
 # -- a comparison ------------------------------------------------------------------------------------------------------

@@ -213,6 +213,8 @@ def run_markdown(run: Run) -> str:
         if table:
             parts += [f"## {title}", "", "Mean per-video value of the prompts tagged with each group "
                       "(n videos); set-level metrics such as FVD have none.", "", table, ""]
+    if run.metric_notes:
+        parts += ["## Notes", "", *[f"- {md_text(note)}" for note in run.metric_notes], ""]
     parts += failures_markdown(run)
     parts += ["Per-video values: `per_video.csv`. Charts and filmstrips of every clip: `report.html`.", ""]
     return "\n".join(parts)

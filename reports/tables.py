@@ -62,6 +62,16 @@ class Run:
         return list(dict.fromkeys(" ".join(str(t).split()) for t in found if str(t).strip()))
 
     @property
+    def metric_notes(self) -> list[str]:
+        """Each metric's notes as ``"metric: note"`` (which prompts were not applicable and why, small-sample
+        warnings, toy-model remarks), the metrics that share a note named together."""
+        by_note: dict[str, list[str]] = {}
+        for m, e in self.metrics.items():
+            for note in (e.get("notes") or []) if isinstance(e, dict) else []:
+                by_note.setdefault(" ".join(str(note).split()), []).append(m)
+        return [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
+
+    @property
     def prompt_ids(self) -> frozenset[str] | None:
         """The prompts this run scored: ``prompt_ids`` of ``results.json`` when the pipeline recorded them, else the
         ``prompt_id`` column of ``per_video.csv`` beside it; ``None`` when neither says."""

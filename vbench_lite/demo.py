@@ -26,14 +26,15 @@ from vbench_lite.types import VbenchError
 SYNTHETIC_VARIANTS = ("none", "blur", "flicker", "freeze", "shuffle", "wrong_color", "noise")
 DIT_STRATEGIES = ("full", "divided", "spatial", "temporal", "window")
 #: VBench's semantic dimensions that the synthetic suite states targets for (appearance and temporal style: none).
-SEMANTIC_METRICS = ("object_class", "multiple_objects", "color", "spatial_relationship", "human_action", "scene",
+#: scene is left out: on the toy CLIP it reads the background right in only ~86% of clean clips and scored
+#: wrong_color clips higher (0.92 vs 0.86), so it would rank a known defect above the clean run.
+SEMANTIC_METRICS = ("object_class", "multiple_objects", "color", "spatial_relationship", "human_action",
                     "overall_consistency")
 #: Their offline models: toys trained on the synthetic world (real runs pass OWLv2, VideoMAE, CLIP, X-CLIP).
 SEMANTIC_TOY_ARGS = {
     **{name: {"model": "vbench-toy-detector"} for name in
        ("object_class", "multiple_objects", "color", "spatial_relationship")},
     "human_action": {"model": "vbench-toy-action"},
-    "scene": {"model": "vbench-toy-clip"},
     "overall_consistency": {"model": "vbench-toy-clip"},
 }
 UNTRAINED_DIT_RUN = "untrained-dit"  # the baseline run; not named dit-*, so it is no strategy of its own

@@ -64,6 +64,7 @@ def test_batched_equals_one_clip_and_not_applicable_is_noted():
     res = metric.aggregate([ClipRecord(p, 0, f, {}) for p, f in zip(ps, batched)])["appearance_style"]
     assert res.n == 2 and "1 of 3 prompts have no fields.style: not applicable" in res.notes
     assert res.toy_model.startswith("vbench-toy-clip")
+    assert "pretrained" not in metric.settings() and metric.settings()["model"] == "vbench-toy-clip"  # no tag
 
 
 def test_style_words_matter_on_the_synthetic_world():

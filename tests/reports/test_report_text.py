@@ -76,6 +76,19 @@ def test_run_reports_show_the_toy_banner_and_mark_toy_metrics(tmp_path):
     assert TOY_BANNER in html and html.count('<span class="toy"') == 1
 
 
+def test_run_reports_list_each_metrics_notes_once(tmp_path):
+    # which prompts a semantic metric left out and why is part of the number: both reports show it
+    res = _toy_results(clip_toy=False)
+    why = "16 of 26 prompts are tagged for other dimensions, not object_class: not applicable"
+    res["metrics"]["object_class"] = metric_entry(0.9) | {"notes": [why, "shared remark"]}
+    res["metrics"]["color"] = metric_entry(0.8) | {"notes": ["shared remark"]}
+    paths = write_run_reports(write_results(tmp_path / "run", res))
+    md = paths["report.md"].read_text()
+    assert "## Notes" in md and f"- object_class: {md_text(why)}" in md
+    assert md.count("shared remark") == 1 and "- object_class, color: shared remark" in md
+    assert "not applicable" in paths["report.html"].read_text()
+
+
 def test_reports_without_toy_models_say_nothing_of_them(tmp_path):
     paths = write_run_reports(write_results(tmp_path / "run", _toy_results(clip_toy=False)))
     assert "toy" not in paths["report.md"].read_text().lower()

@@ -337,6 +337,35 @@ def test_usage_errors_exit_2_before_decoding(tmp_path, capsys, no_decoding, extr
     assert not (tmp_path / "out").exists()
 
 
+def test_missing_weights_of_every_metric_exit_2_before_decoding_or_generating(tmp_path, capsys, no_decoding,
+                                                                                 monkeypatch):
+    # subject_consistency's DINO and object_class's OWLv2 are on no machine of ours: no metric can be built
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))  # an empty zoo cache
+    videos = tmp_path / "videos"
+    frame_folder(videos / "p1" / "0", values=(1, 2))
+    rc = main(["score", "--videos", str(videos), "--no-progress", "--out", str(tmp_path / "out"), "--metrics",
+               "subject_consistency"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "weights fetch dino-vitb16" in err[0], err
+    assert not (tmp_path / "out").exists()
+    rc = main(["run", "--generator", "synthetic", "--suite", "synthetic", "--limit", "1", "--out",
+               str(tmp_path / "run"), "--no-progress", "--metrics", "object_class"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "weights fetch owlv2-base-ensemble" in err[0], err
+    assert not list((tmp_path / "run").rglob("*.mp4"))  # said before generating anything
+
+
+def test_a_metric_without_weights_is_said_once_and_the_others_are_kept(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))  # an empty zoo cache
+    videos, out = tmp_path / "videos", tmp_path / "out"
+    frame_folder(videos / "p1" / "0", values=(51, 51))
+    rc = score("--videos", str(videos), "--suite", p_suite(tmp_path), "--metrics", "brightness,subject_consistency",
+               "--out", str(out))
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("weights fetch dino-vitb16") == 1, err  # once, when it is found out
+    assert results_of(out)["metrics"]["brightness"]["value"] == pytest.approx(0.2)
+
+
 def test_good_arguments_pass_validation(tmp_path):
     import argparse
 

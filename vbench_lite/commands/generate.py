@@ -13,15 +13,21 @@ def register(sub) -> None:
     p.set_defaults(func=run_generate)
 
 
-def do_generate(args, dist, *, report: bool = True):
-    """Generate the clips; ``report=False`` leaves printing the failures to the caller (``run`` prints them once,
-    with the scoring failures)."""
+def build_requested_generator(args):
+    """``--generator`` with its ``--generator-args`` (unknown names and arguments are one-line usage errors)."""
     from vbench_lite.generators.base import build_generator, parse_generator_args
+
+    return build_generator(args.generator, parse_generator_args(args.generator_args))
+
+
+def do_generate(args, dist, *, report: bool = True, generator=None):
+    """Generate the clips; ``report=False`` leaves printing the failures to the caller (``run`` prints them once,
+    with the scoring failures); ``generator``: already built by the caller (``run`` builds it before the metrics)."""
     from vbench_lite.pipeline import GenerationSettings, generate, resolve_suite
 
     out = out_folder(args.out)
     suite = limit_suite(resolve_suite(args.suite, out), args.limit)
-    generator = build_generator(args.generator, parse_generator_args(args.generator_args))
+    generator = generator or build_requested_generator(args)
     settings = GenerationSettings(samples=args.samples, seed=args.seed, num_frames=args.frames, size=args.size,
                                   lossless=args.lossless)
     made, skipped, failures = generate(generator, suite, out, settings, dist=dist,

@@ -19,20 +19,23 @@ def register(sub) -> None:
 def run_run(args: argparse.Namespace) -> int:
     from reports.run_report import write_run_reports
     from vbench_lite.commands._common import report_failures, validate_score_args
-    from vbench_lite.commands.generate import do_generate
-    from vbench_lite.commands.score import do_score
+    from vbench_lite.commands.generate import build_requested_generator, do_generate
+    from vbench_lite.commands.score import build_requested_metrics, do_score
     from vbench_lite.distributed import init_from_env
 
     validate_score_args(args)  # a typo in --metrics or --reference must not wait for the whole generation
-    dist = init_from_env()
+    dist = init_from_env()  # first: it picks this rank's GPU, where the metrics' models then go
     try:
+        generator = build_requested_generator(args)
+        built = build_requested_metrics(args)  # missing weights: said before generating, fatal when none builds
         # Generation failures are printed once: by score, which reports them with its own (prior_failures).
-        _suite, generator, gen_failures = do_generate(args, dist, report=False)
+        _suite, generator, gen_failures = do_generate(args, dist, report=False, generator=generator)
         score_args = argparse.Namespace(**vars(args))
         score_args.run, score_args.videos = args.out, None
         score_args.suite = args.suite
         try:
-            results = do_score(score_args, dist, generator_desc=generator.describe(), prior_failures=gen_failures)
+            results = do_score(score_args, dist, generator_desc=generator.describe(), prior_failures=gen_failures,
+                               built=built)
         except BaseException:
             if dist.is_main:  # scoring never got to report them: say what failed before the error
                 report_failures(gen_failures)

@@ -41,14 +41,31 @@ def score_folders(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     return videos_dir, Path(args.out) if args.out else videos_dir / ".vbench-lite", None
 
 
-def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failures=()) -> dict | None:
+def build_requested_metrics(args: argparse.Namespace) -> tuple[list, list, dict[str, str]]:
+    """``(metrics, failures, skipped)`` of ``--metrics``: a metric that cannot be built (its weights are missing)
+    is said now, one line, and the run goes on with the others; when none can be built it is an error (exit 2)
+    before any video is generated or decoded."""
+    from vbench_lite.pipeline import build_metrics, parse_metric_args
+
+    names, skipped = requested_metrics(args)
+    for name, why in skipped.items():
+        print(f"vbench-lite: {name}: {why}", file=sys.stderr)
+    metrics, metric_failures = build_metrics(names, parse_metric_args(args.metric_args),
+                                             device=getattr(args, "device", None))
+    if names and not metrics:
+        raise VbenchError("; ".join(f.error for f in metric_failures))
+    for f in metric_failures:
+        print(f"vbench-lite: metric unavailable: {f.error}", file=sys.stderr)
+    return metrics, metric_failures, skipped
+
+
+def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failures=(), built=None) -> dict | None:
+    """``built``: what :func:`build_requested_metrics` returned, when the caller (``run``) built them already."""
     from vbench_lite.pipeline import (
         Failure,
         ScoreSettings,
-        build_metrics,
         collect_videos,
         load_run_manifest,
-        parse_metric_args,
         resolve_suite,
         score,
     )
@@ -64,13 +81,7 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
     failures = list(prior_failures) + failures
     if not items and not failures:
         raise VbenchError(f"{videos_dir}: no videos found")
-    names, skipped = requested_metrics(args)
-    for name, why in skipped.items():
-        print(f"vbench-lite: {name}: {why}", file=sys.stderr)
-    metrics, metric_failures = build_metrics(names, parse_metric_args(args.metric_args),
-                                             device=getattr(args, "device", None))
-    for f in metric_failures:
-        print(f"vbench-lite: metric unavailable: {f.error}")
+    metrics, metric_failures, skipped = built or build_requested_metrics(args)
     settings = ScoreSettings(max_frames=args.max_frames, max_side=args.max_side, batch_size=args.batch_size,
                              seed=getattr(args, "seed", 0) or 0, workers=getattr(args, "workers", None))
     stages = StageTimes()
@@ -81,7 +92,8 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
         print_summary(results, out)
         if not args.no_progress:  # the stage breakdown goes with the progress bar: on stderr, for people
             print("\n".join(stages.lines(len(items))), file=sys.stderr)
-        report_failures([Failure(**f) for f in results["failures"]])
+        said = {(f.stage, f.error) for f in metric_failures}  # metrics that could not be built: said above
+        report_failures([Failure(**f) for f in results["failures"] if (f.get("stage"), f["error"]) not in said])
     return results
 
 
