@@ -71,9 +71,11 @@ def local_weights(spec: ModelSpec, override: str | os.PathLike | None = None) ->
 
 
 def missing_weights_error(spec: ModelSpec, metric: str) -> VbenchError:
+    # transformers models load from a save_pretrained folder (config.json beside model.safetensors), not one file
+    local = "/path/to/save_pretrained_folder" if spec.library == "transformers" else "/path/to/file"
     return VbenchError(f"{metric}: weights of {spec.name} ({spec.source}) are not on this machine and scoring never "
                        f"downloads: run `vbench-lite weights fetch {spec.name}` once with network, or pass "
-                       f"--metric-args {metric}.weights=/path/to/file")
+                       f"--metric-args {metric}.weights={local}")
 
 
 def cached_path(spec: ModelSpec) -> Path | None:

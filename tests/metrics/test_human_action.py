@@ -113,7 +113,7 @@ def test_loads_through_every_user_path(tmp_path, monkeypatch):
     monkeypatch.setenv("VBENCH_LITE_CACHE", str(tmp_path / "cache"))
     with pytest.raises(VbenchError, match="vbench-lite weights fetch videomae-base-k400") as info:
         HumanAction(device="cpu")
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and "human_action.weights=/path/to/save_pretrained_folder" in str(info.value)
     manifest = fetch_videomae_k400(VIDEOMAE_K400, file=folder)  # `weights fetch NAME --file FOLDER`
     assert (VIDEOMAE_K400.cache_path.parent / "preprocessor_config.json").is_file()
     c = HumanAction(device="cpu")  # the zoo folder, no weights= given
