@@ -152,22 +152,14 @@ def check_open_clip_names(model: str, pretrained: str | None, weights: str | Non
 
 def load_vbench_clip(metric: str, model: str, pretrained: str | None, weights: str | None, *, allow_download: bool,
                      device: str, weights_setting: str = "weights") -> Any:
-    """:func:`metrics.image_features.load_open_clip` of the zoo's ``clip-vitb32-openai``; when that CLIP (ViT-B-32 +
-    openai) is in no local cache and downloads are off, the zoo's one line: ``vbench-lite weights fetch
-    clip-vitb32-openai`` or ``--metric-args METRIC.<weights_setting>=FILE``."""
+    """:func:`metrics.image_features.load_open_clip` of the zoo's ``clip-vitb32-openai`` (VBench's CLIP): missing
+    from every local cache, it says ``vbench-lite weights fetch clip-vitb32-openai`` or ``--metric-args
+    METRIC.<weights_setting>=FILE``."""
     from metrics.image_features import load_open_clip
-    from vbench_lite.model_zoo import CLIP_VITB32, missing_weights_error
+    from vbench_lite.model_zoo import CLIP_VITB32
 
-    if weights is None and not allow_download and f"{model}/{pretrained}" == CLIP_VITB32.source:
-        from metrics.clip_model import resolve_pretrained
-
-        try:
-            resolve_pretrained(model, str(pretrained))
-        except VbenchError:
-            line = str(missing_weights_error(CLIP_VITB32, metric))
-            raise VbenchError(line.replace(f"{metric}.weights=", f"{metric}.{weights_setting}=")) from None
     return load_open_clip(CLIP_VITB32, metric, model, pretrained, weights, allow_download=allow_download,
-                          device=device)
+                          device=device, weights_setting=weights_setting)
 
 
 # -- the video-text base --------------------------------------------------------------------------------------------
