@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from metrics.applicability import APPLICABLE, LACKS, not_applicable, subset_code
+from metrics.applicability import APPLICABLE, LACKS, clip_note, not_applicable, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import style_frame_scores
 from metrics.hardware import tf32_policy
@@ -122,6 +122,9 @@ class ClipTextMetric(VideoMetric):
     def code(self, prompt: Prompt, target: str | None) -> int:
         """The prompt's reason code (metrics/applicability.py): its subset, then whether it names a ``target``."""
         return subset_code(prompt, self.name, APPLICABLE if target else LACKS)
+
+    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
+        return clip_note(features, self.reasons, self.name)
 
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:

@@ -50,10 +50,20 @@ def applicability_notes(records: Sequence[ClipRecord], reasons: dict[int, str], 
             for code, ids in sorted(prompts.items())]
 
 
+def clip_note(features: dict[str, np.ndarray], reasons: dict[int, str], dimension: str) -> str | None:
+    """``"not applicable: tagged for other dimensions, not object_class"`` for one clip (per_video.csv), or None when
+    the clip is scored."""
+    code = code_of(features)
+    if code == APPLICABLE:
+        return None
+    why = {OUTSIDE_SUBSET: subset_reason(dimension), **reasons}.get(code, "cannot be scored")
+    return f"not applicable: {why.removeprefix('are ').removeprefix('have ').removeprefix('name ')}"
+
+
 def not_applicable(name: str, code: int) -> dict[str, np.ndarray]:
     """The features of a clip that is not scored: NaN and its reason code."""
     return {name: np.float64("nan"), "applicable": np.int8(code)}
 
 
-__all__ = ["APPLICABLE", "LACKS", "OUTSIDE_SUBSET", "applicability_notes", "code_of", "not_applicable",
+__all__ = ["APPLICABLE", "LACKS", "OUTSIDE_SUBSET", "applicability_notes", "clip_note", "code_of", "not_applicable",
            "subset_code", "subset_reason"]

@@ -235,6 +235,11 @@ class VideoMetric(Metric):
         """Scalar values of one clip; by default every feature named like an output."""
         return {k: float(np.asarray(features[k]).reshape(())) for k in self.outputs if k in features}
 
+    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
+        """A remark on one clip's values for the ``notes`` column of per_video.csv (a semantic metric: why the clip
+        is not applicable); None: nothing to say."""
+        return None
+
     # -- torchmetrics states --------------------------------------------------------------------------------
     def _add_states(self) -> None:
         for out_name in self.outputs:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metrics.applicability import APPLICABLE, LACKS, applicability_notes, code_of, subset_code
+from metrics.applicability import APPLICABLE, LACKS, applicability_notes, clip_note, code_of, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_semantic import VBENCH_FRAMES, vbench_frame_indices
 from metrics.image_features import BatchedNetworkSettings, resolve_device
@@ -140,6 +140,9 @@ class DetectionMetric(VideoMetric):
         if code_of(features) != APPLICABLE:
             return {self.name: float("nan")}
         return {self.name: float(self.rule(Detections.of(features)))}
+
+    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
+        return clip_note(features, {LACKS: self.lacks}, self.name)
 
     # -- summary --------------------------------------------------------------------------------------------
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,

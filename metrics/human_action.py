@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from metrics.applicability import APPLICABLE, LACKS, not_applicable, subset_code
+from metrics.applicability import APPLICABLE, LACKS, clip_note, not_applicable, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import (
     ACTION_THRESHOLD,
@@ -170,6 +170,9 @@ class HumanAction(VideoMetric):
             out.append({self.name: np.float64(value), "applicable": np.int8(APPLICABLE), "target": np.int64(target),
                         "scores": scores.astype(np.float32), "confident_labels": confident.astype(np.int64)})
         return out
+
+    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
+        return clip_note(features, REASONS, self.name)
 
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:

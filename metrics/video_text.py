@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from metrics.applicability import APPLICABLE, LACKS, applicability_notes, not_applicable, subset_code
+from metrics.applicability import APPLICABLE, LACKS, applicability_notes, clip_note, not_applicable, subset_code
 from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
 from metrics.functional.vbench_video_text import mean_frame_embedding, middle_frame_indices, video_text_cosine
 from metrics.hardware import tf32_policy
@@ -268,6 +268,9 @@ class VideoTextMetric(VideoMetric):
         out = self.xclip(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels)
         # X-CLIP's text embedding is conditioned on the video (its prompt generator): the pair's own, [video 0, text 0]
         return out.video_embeds[0].double().cpu().numpy(), out.text_embeds[0, 0].double().cpu().numpy()
+
+    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
+        return clip_note(features, self.reasons, self.name)
 
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:

@@ -220,6 +220,7 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
 
     metric_results: dict[str, MetricResult] = {}
     value_rows: dict[str, dict[str, float]] = {it.key: {} for it in items}
+    clip_remarks: dict[str, list[str]] = {}  # per clip: what a metric says of its value (per_video.csv notes)
     provenance = base_provenance(settings.seed)
     for metric in metrics:
         records = []
@@ -229,6 +230,9 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
                 continue
             values = metric.per_video(feats)
             value_rows[it.key].update(values)
+            remark = metric.per_video_note(feats)
+            if remark:  # e.g. why a semantic metric does not score this clip: per_video.csv says so per clip
+                clip_remarks.setdefault(it.key, []).append(f"{metric.name}: {remark}")
             records.append(ClipRecord(it.prompt, it.sample, feats, values))
         try:
             with stages.timed(f"aggregate:{metric.name}"):
@@ -274,7 +278,8 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
     }
     if reference:
         results["reference"] = str(reference)
-    _write_per_video(out_dir / "per_video.csv", items, value_rows, failures, merged_notes)
+    _write_per_video(out_dir / "per_video.csv", items, value_rows, failures,
+                     {k: [*merged_notes.get(k, []), *clip_remarks.get(k, [])] for k in {*merged_notes, *clip_remarks}})
     atomic_write_json(out_dir / "results.json", results)
     dist.barrier()
     return results

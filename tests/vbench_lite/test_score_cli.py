@@ -178,6 +178,23 @@ def test_semantic_features_follow_the_suite_fields_not_the_cache(tmp_path, capsy
     assert object_class("square", tmp_path / "fresh") == 0.0
 
 
+def test_per_video_csv_says_why_a_clip_is_not_applicable(tmp_path, capsys):
+    videos, out = tmp_path / "videos", tmp_path / "out"
+    for pid in ("tagged-color", "no-fields", "scored"):
+        frame_folder(videos / pid / "0", values=(40, 80))
+    suite = tmp_path / "s.json"
+    suite.write_text(json.dumps({"name": "s", "version": "1", "prompts": [
+        {"id": "tagged-color", "text": "a red circle", "dimensions": ["color"], "fields": {"objects": ["circle"]}},
+        {"id": "no-fields", "text": "a quiet street"},
+        {"id": "scored", "text": "a circle", "fields": {"objects": ["circle"]}}]}), encoding="utf-8")
+    assert score("--videos", str(videos), "--suite", str(suite), "--metrics", "object_class", "--metric-args",
+                 "object_class.model=vbench-toy-detector", "--out", str(out)) == 0
+    with open(out / "per_video.csv", newline="") as fh:
+        notes = {r["prompt_id"]: r["notes"] for r in csv.DictReader(fh)}
+    assert notes == {"tagged-color": "object_class: not applicable: tagged for other dimensions, not object_class",
+                     "no-fields": "object_class: not applicable: no fields.objects", "scored": ""}
+
+
 def test_decode_settings_are_part_of_the_cache_key(tmp_path, capsys):
     videos, out = tmp_path / "videos", tmp_path / "out"
     frame_folder(videos / "p1" / "0", size=32)
