@@ -189,7 +189,10 @@ def test_breakdown_names_the_ops_and_problems_count_sequences_times_heads():
     assert am.analytic_row(settings, "spatial", 4, (4, 4))["attention_problems"] == 1 * 4 * 4  # B * T * heads
     shares = re.findall(r"(\w+) (\d+)%", temporal["top_ops"])
     assert shares and sum(int(p) for _, p in shares) <= 101
-    assert {op for op, _ in shares} <= {"bmm", "_softmax", "mul", "copy_", "clone", "_to_copy", "reshape", "transpose"}
+    # the attention's own ops; the profiler names the batched product bmm, or matmul when the dispatcher's own
+    # time ranks among the top ones (seen on a busy CI machine)
+    assert {op for op, _ in shares} <= {"bmm", "matmul", "_softmax", "mul", "copy_", "clone", "_to_copy", "reshape",
+                                        "transpose"}
     assert temporal["us_per_problem"] == pytest.approx(1e6 * temporal["latency_median_s"] / 64)
     assert temporal["peak_memory_bytes"] is None
 

@@ -562,6 +562,32 @@ def test_fvd_stats_decodes_in_workers_with_the_same_bytes(random_weights, tmp_pa
                      "--workers", "-1"]) == 2
 
 
+def test_fvd_stats_workers_skip_short_videos_but_not_a_preprocessing_bug(random_weights, tmp_path, monkeypatch,
+                                                                        capsys):
+    # Only a video the protocol refuses (too short: a VbenchError) is skipped and listed; any other preprocessing
+    # error is no reason to leave a video out of the reference statistics, as in-process decoding never did.
+    import metrics.fvd_protocol as fvd_protocol
+
+    ref_dir = tmp_path / "ref"
+    ref_dir.mkdir()
+    for s in range(2):
+        write_video(ref_dir / f"r{s}.mp4", moving_square_clip(300 + s), lossless=True)
+    real = fvd_protocol.preprocess_clip
+
+    def buggy(frames, protocol, source="clip"):
+        if source.endswith("r1.mp4"):
+            raise RuntimeError("a bug in the resize")
+        return real(frames, protocol, source)
+
+    monkeypatch.setattr(fvd_protocol, "preprocess_clip", buggy)
+    monkeypatch.delenv("VBENCH_LITE_DEBUG", raising=False)
+    rc = cli_main(["fvd-stats", str(ref_dir), "--out", str(tmp_path / "s.npz"), "--weights", str(random_weights),
+                   "--num-frames", "9", "--size", "64", "--batch-size", "1", "--workers", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "a bug in the resize" in err and "skipped" not in err, err
+    assert not (tmp_path / "s.npz").exists()
+
+
 def _stats_for(plugin: FrechetVideoDistance, feats: np.ndarray, path: Path, dtype: str = "float32") -> Path:
     ref = ReferenceStats(FeatureStatistics.from_features(feats), plugin.protocol.describe(), plugin.weights_sha256,
                          dtype, features=feats)

@@ -106,3 +106,16 @@ def test_two_ranks_with_two_workers_each_equal_one_rank_without_workers(tmp_path
     rows1 = [{k: v for k, v in r.items() if k != "path"} for r in _rows(one / "per_video.csv")]
     rows2 = [{k: v for k, v in r.items() if k != "path"} for r in _rows(two / "per_video.csv")]
     assert rows1 == rows2 and len(rows1) == 10
+
+
+@pytest.mark.slow
+def test_a_metric_without_weights_is_said_once_under_two_ranks_and_the_others_are_kept(tmp_path):
+    # Every rank builds its own metrics (on its own device); only rank 0 says that one cannot be built.
+    out = tmp_path / "run"
+    args = [*RUN_ARGS[:-4], "--metrics", "brightness,subject_consistency", "--no-progress", "--no-report"]
+    proc = _launch(args, out, 2, {"VBENCH_LITE_CACHE": str(tmp_path / "cache")})  # an empty zoo cache: no DINO
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert proc.stderr.count("weights fetch dino-vitb16") == 1, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["metrics"]["brightness"]["n"] == 10 and "subject_consistency" not in results["metrics"]
+    assert [f["stage"] for f in results["failures"]] == ["metric:subject_consistency"]

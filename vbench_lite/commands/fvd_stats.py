@@ -85,7 +85,6 @@ def _reference_stats(args: argparse.Namespace, metric, progress):
     from pathlib import Path
 
     from metrics.i3d_features import DecodedVideo, reference_from_decoded
-    from vbench_lite.frames import short_error
     from vbench_lite.streaming import ClipJobs, PrepError, default_workers, stream
     from vbench_lite.video_io import find_videos
 
@@ -102,8 +101,10 @@ def _reference_stats(args: argparse.Namespace, metric, progress):
                 prep = item.prepared.get("fvd")
                 if item.clip is None:
                     yield DecodedVideo(item.index, None, item.error)
-                elif isinstance(prep, PrepError):  # too short for the protocol: skipped and listed
-                    yield DecodedVideo(item.index, None, short_error(prep.error))
+                elif isinstance(prep, PrepError):  # too short for the protocol: skipped and listed, as in process
+                    if not isinstance(prep.error, VbenchError):  # a bug is no reason to leave a video out
+                        raise prep.error
+                    yield DecodedVideo(item.index, None, str(prep.error))
                 else:
                     yield DecodedVideo(item.index, item.clip, prepared=prep)
 

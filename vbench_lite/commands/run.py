@@ -27,7 +27,7 @@ def run_run(args: argparse.Namespace) -> int:
     dist = init_from_env()  # first: it picks this rank's GPU, where the metrics' models then go
     try:
         generator = build_requested_generator(args)
-        built = build_requested_metrics(args)  # missing weights: said before generating, fatal when none builds
+        built = build_requested_metrics(args, dist)  # missing weights: said before generating, fatal when none builds
         # Generation failures are printed once: by score, which reports them with its own (prior_failures).
         _suite, generator, gen_failures = do_generate(args, dist, report=False, generator=generator)
         score_args = argparse.Namespace(**vars(args))

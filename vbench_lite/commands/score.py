@@ -41,20 +41,21 @@ def score_folders(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
     return videos_dir, Path(args.out) if args.out else videos_dir / ".vbench-lite", None
 
 
-def build_requested_metrics(args: argparse.Namespace) -> tuple[list, list, dict[str, str]]:
+def build_requested_metrics(args: argparse.Namespace, dist=None) -> tuple[list, list, dict[str, str]]:
     """``(metrics, failures, skipped)`` of ``--metrics``: a metric that cannot be built (its weights are missing)
-    is said now, one line, and the run goes on with the others; when none can be built it is an error (exit 2)
-    before any video is generated or decoded."""
+    is said now, one line, by rank 0 only (``dist``: under torchrun every rank builds its own), and the run goes
+    on with the others; when none can be built it is an error (exit 2) before any video is generated or decoded."""
     from vbench_lite.pipeline import build_metrics, parse_metric_args
 
+    say = dist is None or dist.is_main
     names, skipped = requested_metrics(args)
-    for name, why in skipped.items():
+    for name, why in skipped.items() if say else ():
         print(f"vbench-lite: {name}: {why}", file=sys.stderr)
     metrics, metric_failures = build_metrics(names, parse_metric_args(args.metric_args),
                                              device=getattr(args, "device", None))
     if names and not metrics:
         raise VbenchError("; ".join(f.error for f in metric_failures))
-    for f in metric_failures:
+    for f in metric_failures if say else ():
         print(f"vbench-lite: metric unavailable: {f.error}", file=sys.stderr)
     return metrics, metric_failures, skipped
 
@@ -81,7 +82,7 @@ def do_score(args: argparse.Namespace, dist, *, generator_desc=None, prior_failu
     failures = list(prior_failures) + failures
     if not items and not failures:
         raise VbenchError(f"{videos_dir}: no videos found")
-    metrics, metric_failures, skipped = built or build_requested_metrics(args)
+    metrics, metric_failures, skipped = built or build_requested_metrics(args, dist)
     settings = ScoreSettings(max_frames=args.max_frames, max_side=args.max_side, batch_size=args.batch_size,
                              seed=getattr(args, "seed", 0) or 0, workers=getattr(args, "workers", None))
     stages = StageTimes()
