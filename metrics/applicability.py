@@ -51,13 +51,15 @@ def applicability_notes(records: Sequence[ClipRecord], reasons: dict[int, str], 
 
 
 def clip_note(features: dict[str, np.ndarray], reasons: dict[int, str], dimension: str) -> str | None:
-    """``"not applicable: tagged for other dimensions, not object_class"`` for one clip (per_video.csv), or None when
-    the clip is scored."""
+    """``"not applicable: the prompt is tagged for other dimensions, not object_class"`` for one clip (per_video.csv),
+    or None when the clip is scored."""
     code = code_of(features)
     if code == APPLICABLE:
         return None
     why = {OUTSIDE_SUBSET: subset_reason(dimension), **reasons}.get(code, "cannot be scored")
-    return f"not applicable: {why.removeprefix('are ').removeprefix('have ').removeprefix('name ')}"
+    verb, _, rest = why.partition(" ")  # the reasons are written for "N prompts ...": said of one prompt here
+    singular = {"are": "is", "have": "has", "ask": "asks", "name": "names"}.get(verb, verb)
+    return f"not applicable: the prompt {singular} {rest.replace(' nor carry ', ' nor carries ')}"
 
 
 def not_applicable(name: str, code: int) -> dict[str, np.ndarray]:

@@ -191,8 +191,9 @@ def test_per_video_csv_says_why_a_clip_is_not_applicable(tmp_path, capsys):
                  "object_class.model=vbench-toy-detector", "--out", str(out)) == 0
     with open(out / "per_video.csv", newline="") as fh:
         notes = {r["prompt_id"]: r["notes"] for r in csv.DictReader(fh)}
-    assert notes == {"tagged-color": "object_class: not applicable: tagged for other dimensions, not object_class",
-                     "no-fields": "object_class: not applicable: no fields.objects", "scored": ""}
+    assert notes == {"tagged-color": "object_class: not applicable: the prompt is tagged for other dimensions, not "
+                                     "object_class",
+                     "no-fields": "object_class: not applicable: the prompt has no fields.objects", "scored": ""}
 
 
 def test_decode_settings_are_part_of_the_cache_key(tmp_path, capsys):
