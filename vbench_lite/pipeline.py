@@ -223,20 +223,14 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
     clip_remarks: dict[str, list[str]] = {}  # per clip: what a metric says of its value (per_video.csv notes)
     provenance = base_provenance(settings.seed)
     for metric in metrics:
-        records = []
-        for it in items:
-            feats = merged[metric.name].get(it.key)
-            if feats is None:
-                continue
-            values = metric.per_video(feats)
-            value_rows[it.key].update(values)
-            remark = metric.per_video_note(feats)
-            if remark:  # e.g. why a semantic metric does not score this clip: per_video.csv says so per clip
-                clip_remarks.setdefault(it.key, []).append(f"{metric.name}: {remark}")
-            records.append(ClipRecord(it.prompt, it.sample, feats, values))
         try:
+            records, values, remarks = _per_video(metric, items, merged[metric.name])
             with stages.timed(f"aggregate:{metric.name}"):
                 results = metric.aggregate(records, reference=reference, seed=settings.seed)
+            for key, row in values.items():  # only a metric that aggregated writes per-video values
+                value_rows[key].update(row)
+            for key, remark in remarks.items():
+                clip_remarks.setdefault(key, []).append(f"{metric.name}: {remark}")
         except VbenchError as exc:  # a bad reference file...: its message names the file
             failures.append(Failure(reference or metric.name, one_line(exc), stage=f"metric:{metric.name}"))
             results = {}
@@ -283,6 +277,23 @@ def score(items: list[VideoItem], metrics: list[VideoMetric], out_dir: str | Pat
     atomic_write_json(out_dir / "results.json", results)
     dist.barrier()
     return results
+
+
+def _per_video(metric: VideoMetric, items: list[VideoItem], features: dict[str, Any]
+               ) -> tuple[list[ClipRecord], dict[str, dict[str, float]], dict[str, str]]:
+    """One metric's records, per-video values and per-clip remarks (e.g. why a semantic metric does not score a
+    clip: per_video.csv says so per clip), for the clips it has features of."""
+    records, values, remarks = [], {}, {}
+    for it in items:
+        feats = features.get(it.key)
+        if feats is None:
+            continue
+        values[it.key] = metric.per_video(feats)
+        remark = metric.per_video_note(feats)
+        if remark:
+            remarks[it.key] = remark
+        records.append(ClipRecord(it.prompt, it.sample, feats, values[it.key]))
+    return records, values, remarks
 
 
 def _write_per_video(path: Path, items: list[VideoItem], values: dict[str, dict[str, float]],

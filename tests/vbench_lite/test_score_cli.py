@@ -62,6 +62,14 @@ class AggregateBug(BrightnessMetric):
         raise ZeroDivisionError("division by zero\nsecond line")
 
 
+class NoteBug(BrightnessMetric):
+    name = "note_bug"
+    outputs = {"note_bug_value": True}
+
+    def per_video_note(self, features):
+        raise KeyError("a bug in a plug-in's per-clip note")
+
+
 class ToyBrightness(BrightnessMetric):
     name = "toy_brightness"
     outputs = {"toy_brightness_value": True}
@@ -412,6 +420,19 @@ def test_a_metric_whose_aggregate_raises_fails_alone(tmp_path, capsys):
                                          "second line"}]
     assert err == ["vbench-lite: failed: aggregate_bug: aggregate failed: ZeroDivisionError: division by zero "
                    "second line"]
+
+
+def test_a_metric_whose_per_video_note_raises_fails_alone(tmp_path, capsys):
+    videos, out = tmp_path / "videos", tmp_path / "out"
+    frame_folder(videos / "p1" / "0", values=(51, 51))
+    rc = score("--videos", str(videos), "--suite", p_suite(tmp_path), "--metrics", f"brightness,{HERE}:NoteBug",
+               "--out", str(out))
+    capsys.readouterr()
+    res = results_of(out)
+    assert rc == 1 and res["metrics"]["brightness"]["value"] == pytest.approx(51 / 255, abs=1e-12)
+    assert [f["stage"] for f in res["failures"]] == ["metric:note_bug"] and "note_bug_value" not in res["metrics"]
+    with open(out / "per_video.csv", newline="") as fh:
+        assert "note_bug_value" not in next(csv.DictReader(fh))  # no half-written values of the failed metric
 
 
 def test_decode_notes_reach_results_and_per_video_even_from_the_cache(tmp_path, capsys, monkeypatch):
