@@ -127,12 +127,17 @@ def _wrap_pairs(lead: str, items: Sequence[str], width: int) -> str:
     return "\n".join([*lines, line])
 
 
+#: Shorter family names in the final ranking, so that every family fits in a terminal's 120 columns.
+RANKING_LABELS = {"text_alignment": "text", "temporal_consistency": "temporal"}
+
+
 def ranking_markdown(df: pd.DataFrame, width: int = 120) -> str:
     """The short final ranking: rank, run, mean rank and each metric family's mean rank (what the rank orders)."""
     families = [c for c in df.columns if c.startswith("family_rank[")]
     scored = _has_score(df)
     lead = ["rank", "run", *(["score"] if scored else []), "mean rank"]
-    header = [*lead, *[c[len("family_rank["):-1] for c in families]]
+    names = [c[len("family_rank["):-1] for c in families]
+    header = [*lead, *[RANKING_LABELS.get(n, n) for n in names]]
     labels = run_labels(list(df["run"]))
     rows = [[fmt_rank(r.get("rank")), labels[i], *([fmt_score(r.get("score"))] if scored else []),
              fmt_rank(r.get("mean_rank")), *[fmt_rank(r.get(c)) for c in families]]
