@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,15 @@ FIXTURE_PLUGINS = REPO / "tests" / "fixtures" / "plugins"
 sys.path.insert(0, str(FIXTURE_PLUGINS))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(FIXTURE_PLUGINS), str(REPO),
                                                         os.environ.get("PYTHONPATH", "")) if p)
+
+
+def session_tempdir(prefix: str) -> Path:
+    """A temporary folder for module-level caches of random weights, removed when the test process exits (they are
+    100+ MB a session: left behind, repeated runs fill the disk)."""
+    path, owner = Path(tempfile.mkdtemp(prefix=prefix)), os.getpid()
+    # only the process that made it removes it (a forked child inherits the exit hooks, not the folder)
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(path, ignore_errors=True))
+    return path
 
 
 def shared_dir() -> Path:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import gzip
 import json
-import tempfile
 from pathlib import Path
 
 import torch
+
+from tests.conftest import session_tempdir
 
 TINY_SIDE = 32
 TOY_CLIP = "vbench-toy-clip"
@@ -24,7 +25,7 @@ DETECTION_METRICS = ("object_class", "multiple_objects", "color", "spatial_relat
 
 @functools.cache
 def fixtures_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="vbench-lite-test-owlv2-"))
+    return session_tempdir("vbench-lite-test-owlv2-")
 
 
 def tiny_owlv2_config():

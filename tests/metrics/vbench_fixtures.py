@@ -8,12 +8,13 @@ its width, and pyiqa's MUSIQ at its real size with one small extra scale.
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
+
+from tests.conftest import session_tempdir
 
 TOY_CLIP = "vbench-toy-clip"
 TOY_CLIP_DIM = 64
@@ -21,7 +22,7 @@ TOY_CLIP_DIM = 64
 
 @functools.cache
 def weights_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="vbench-lite-test-weights-"))
+    return session_tempdir("vbench-lite-test-weights-")
 
 
 @functools.cache

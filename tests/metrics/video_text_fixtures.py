@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from pathlib import Path
 
 import torch
 
 from metrics.hardware import default_device
+from tests.conftest import session_tempdir
 
 #: tests/metrics/tester.py's SAME_DEVICE_TYPE (not imported: tester.py may import this module's tables)
 SAME_DEVICE_TYPE = f"{default_device()}:0"
@@ -30,7 +30,7 @@ TINY_LABELS = ("riding a bike", "playing guitar", "moving left", "moving right",
 
 @functools.cache
 def fixtures_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="vbench-lite-video-text-"))
+    return session_tempdir("vbench-lite-video-text-")
 
 
 def _geometry(folder: Path, size: int) -> None:
