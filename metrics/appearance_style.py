@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
-from metrics.applicability import APPLICABLE, LACKS, clip_note, not_applicable, subset_code
-from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
+from metrics.applicability import APPLICABLE, LACKS, SemanticMetric, not_applicable, subset_code
+from metrics.base import checked_clips
 from metrics.functional.vbench_video_text import style_frame_scores
 from metrics.hardware import tf32_policy
 from metrics.image_features import BatchedNetworkSettings, resolve_device
@@ -33,7 +33,6 @@ from metrics.video_text import (
     TOY_CLIP_DESCRIPTION,
     check_open_clip_names,
     load_vbench_clip,
-    mark_results,
 )
 from vbench_lite.model_zoo import CLIP_VITB32
 from vbench_lite.prompt_fields import semantic_targets
@@ -64,7 +63,7 @@ def clip_image_pixels(frames: np.ndarray, size: int, mean: Sequence[float], std:
     return torch.stack([tf(Image.fromarray(np.ascontiguousarray(f))) for f in frames])
 
 
-class ClipTextMetric(VideoMetric):
+class ClipTextMetric(SemanticMetric):
     """Shared by appearance_style and scene: an open_clip CLIP, frames and texts embedded as VBench's CLIP code."""
 
     uses_text = True
@@ -73,7 +72,6 @@ class ClipTextMetric(VideoMetric):
     feature_version = 2
     Settings = ClipTextSettings
     models = (CLIP_VITB32,)
-    reasons: ClassVar[dict[int, str]] = {}
 
     def __init__(self, settings: Any = None, /, **values: Any) -> None:
         super().__init__(settings, **values)
@@ -123,14 +121,9 @@ class ClipTextMetric(VideoMetric):
         """The prompt's reason code (metrics/applicability.py): its subset, then whether it names a ``target``."""
         return subset_code(prompt, self.name, APPLICABLE if target else LACKS)
 
-    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
-        return clip_note(features, self.reasons, self.name)
-
-    def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
-                  seed: int = 0) -> dict[str, MetricResult]:
-        results = super().aggregate(records, reference=reference, seed=seed)
-        mark_results(results, records, self.reasons, TOY_CLIP_DESCRIPTION if self.is_toy else None, self.name)
-        return results
+    @property
+    def toy_description(self) -> str | None:
+        return TOY_CLIP_DESCRIPTION if self.is_toy else None
 
 
 class AppearanceStyle(ClipTextMetric):

@@ -11,10 +11,11 @@ per reason: ``"12 of 208 prompts are tagged for other dimensions, not object_cla
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
-from metrics.base import ClipRecord
+from metrics.base import ClipRecord, MetricResult, VideoMetric
 from vbench_lite.prompt_fields import in_subset
 from vbench_lite.types import Prompt
 
@@ -67,5 +68,55 @@ def not_applicable(name: str, code: int) -> dict[str, np.ndarray]:
     return {name: np.float64("nan"), "applicable": np.int8(code)}
 
 
-__all__ = ["APPLICABLE", "LACKS", "OUTSIDE_SUBSET", "applicability_notes", "clip_note", "code_of", "not_applicable",
-           "subset_code", "subset_reason"]
+def mark_results(results: dict[str, MetricResult], records: Sequence[ClipRecord], reasons: dict[int, str],
+                 toy: str | None, dimension: str) -> None:
+    """Add the not-applicable notes (:func:`metrics.applicability.applicability_notes`) and, for toy models, the toy
+    label and its notes, to every result."""
+    notes = applicability_notes(records, reasons, dimension)
+    if toy:
+        notes.append(f"computed with {toy.split(':')[0]}, a toy model: not comparable with VBench's numbers")
+        foreign = sum(1 for r in records if r.prompt.category != "synthetic")
+        if foreign:  # the toy models know only coloured shapes on plain backgrounds
+            notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the toy model's "
+                         "numbers for them mean nothing; pass a real model")
+    for res in results.values():
+        res.notes.extend(notes)
+        if toy:
+            res.toy_model = toy
+
+
+class SemanticMetric(VideoMetric):
+    """A semantic dimension's metric: features carry a reason code (``applicable``), ``reasons`` says why each code
+    is left out, ``toy_description`` names the toy model behind the numbers (None: a real model). It writes the
+    per-clip notes of per_video.csv and the result's notes and toy label."""
+
+    #: reason code -> why a prompt is left out (code 1 is "applicable", 3 "outside the dimension's subset")
+    reasons: ClassVar[dict[int, str]] = {}
+
+    @property
+    def toy_description(self) -> str | None:
+        return None
+
+    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
+        return clip_note(features, self.reasons, self.name)
+
+    def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
+                  seed: int = 0) -> dict[str, MetricResult]:
+        results = super().aggregate(records, reference=reference, seed=seed)
+        mark_results(results, records, self.reasons, self.toy_description, self.name)
+        return results
+
+
+__all__ = [
+    "APPLICABLE",
+    "LACKS",
+    "OUTSIDE_SUBSET",
+    "SemanticMetric",
+    "applicability_notes",
+    "clip_note",
+    "code_of",
+    "mark_results",
+    "not_applicable",
+    "subset_code",
+    "subset_reason",
+]

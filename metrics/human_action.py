@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from metrics.applicability import APPLICABLE, LACKS, clip_note, not_applicable, subset_code
-from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
+from metrics.applicability import APPLICABLE, LACKS, SemanticMetric, not_applicable, subset_code
+from metrics.base import checked_clips
 from metrics.functional.vbench_video_text import (
     ACTION_THRESHOLD,
     ACTION_TOP_K,
@@ -38,7 +38,7 @@ from metrics.functional.vbench_video_text import (
 from metrics.hardware import tf32_policy
 from metrics.image_features import NetworkSettings, file_sha256, resolve_device
 from metrics.pretrained_folders import load_pretrained, resolve_pretrained_folder
-from metrics.video_text import dataclass_repr, mark_results, read_geometry
+from metrics.video_text import dataclass_repr, read_geometry
 from vbench_lite.model_zoo import VIDEOMAE_K400
 from vbench_lite.prompt_fields import semantic_targets
 from vbench_lite.types import Clip, Prompt, VbenchError
@@ -72,7 +72,7 @@ def _label_key(label: str) -> str:
     return " ".join(str(label).lower().split())
 
 
-class HumanAction(VideoMetric):
+class HumanAction(SemanticMetric):
     """``--metrics human_action``: 1 when the classifier is confident of the prompt's action, else 0, per clip."""
 
     name = "human_action"
@@ -84,6 +84,7 @@ class HumanAction(VideoMetric):
     feature_version = 2
     Settings = HumanActionSettings
     models = (VIDEOMAE_K400,)
+    reasons = REASONS
 
     def __init__(self, settings: Any = None, /, **values: Any) -> None:
         super().__init__(settings, **values)
@@ -171,14 +172,9 @@ class HumanAction(VideoMetric):
                         "scores": scores.astype(np.float32), "confident_labels": confident.astype(np.int64)})
         return out
 
-    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
-        return clip_note(features, REASONS, self.name)
-
-    def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
-                  seed: int = 0) -> dict[str, MetricResult]:
-        results = super().aggregate(records, reference=reference, seed=seed)
-        mark_results(results, records, REASONS, TOY_ACTION_DESCRIPTION if self.is_toy else None, self.name)
-        return results
+    @property
+    def toy_description(self) -> str | None:
+        return TOY_ACTION_DESCRIPTION if self.is_toy else None
 
 
 __all__ = ["HumanAction", "HumanActionSettings"]

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from metrics.applicability import APPLICABLE, LACKS, applicability_notes, clip_note, not_applicable, subset_code
-from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
+from metrics.applicability import APPLICABLE, LACKS, SemanticMetric, not_applicable, subset_code
+from metrics.base import checked_clips
 from metrics.functional.vbench_video_text import mean_frame_embedding, middle_frame_indices, video_text_cosine
 from metrics.hardware import tf32_policy
 from metrics.image_features import NetworkSettings, file_sha256, resolve_device
@@ -178,7 +178,7 @@ class VideoTextSettings(NetworkSettings):
             raise ValueError(f"frames must be positive, got {self.frames}")
 
 
-class VideoTextMetric(VideoMetric):
+class VideoTextMetric(SemanticMetric):
     """One cosine per clip between the video and its full prompt text; subclasses say which prompts apply."""
 
     outputs: ClassVar[dict[str, bool]] = {}
@@ -269,31 +269,9 @@ class VideoTextMetric(VideoMetric):
         # X-CLIP's text embedding is conditioned on the video (its prompt generator): the pair's own, [video 0, text 0]
         return out.video_embeds[0].double().cpu().numpy(), out.text_embeds[0, 0].double().cpu().numpy()
 
-    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
-        return clip_note(features, self.reasons, self.name)
-
-    def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
-                  seed: int = 0) -> dict[str, MetricResult]:
-        results = super().aggregate(records, reference=reference, seed=seed)
-        mark_results(results, records, self.reasons, TOY_CLIP_DESCRIPTION if self.is_toy else None, self.name)
-        return results
-
-
-def mark_results(results: dict[str, MetricResult], records: Sequence[ClipRecord], reasons: dict[int, str],
-                 toy: str | None, dimension: str) -> None:
-    """Add the not-applicable notes (:func:`metrics.applicability.applicability_notes`) and, for toy models, the toy
-    label and its notes, to every result."""
-    notes = applicability_notes(records, reasons, dimension)
-    if toy:
-        notes.append(f"computed with {toy.split(':')[0]}, a toy model: not comparable with VBench's numbers")
-        foreign = sum(1 for r in records if r.prompt.category != "synthetic")
-        if foreign:  # the toy models know only coloured shapes on plain backgrounds
-            notes.append(f"{foreign} of {len(records)} clips are not from the synthetic suite: the toy model's "
-                         "numbers for them mean nothing; pass a real model")
-    for res in results.values():
-        res.notes.extend(notes)
-        if toy:
-            res.toy_model = toy
+    @property
+    def toy_description(self) -> str | None:
+        return TOY_CLIP_DESCRIPTION if self.is_toy else None
 
 
 def dataclass_repr(obj: Any) -> str:
@@ -303,4 +281,4 @@ def dataclass_repr(obj: Any) -> str:
 
 
 __all__ = ["TOY_CLIP", "VideoGeometry", "VideoTextMetric", "VideoTextSettings",
-           "check_open_clip_names", "clip_token_ids", "load_vbench_clip", "mark_results", "read_geometry"]
+           "check_open_clip_names", "clip_token_ids", "load_vbench_clip", "read_geometry"]
