@@ -14,15 +14,14 @@ layer to 6 logits.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from reference_models import toy_weights
 
 TOY_ACTION = "vbench-toy-action"
 ACTIONS: tuple[str, ...] = ("moving left", "moving right", "moving up", "moving down", "moving diagonally",
@@ -109,15 +108,7 @@ class ToyActionClassifier(nn.Module):
 
 def read_config(path: Path = CONFIG_PATH) -> dict:
     """The architecture config (``vbench-toy-action.json``)."""
-    try:
-        cfg = json.loads(Path(path).read_text())
-        if tuple(cfg["actions"]) != ACTIONS:
-            raise ToyActionError(f"{path}: actions differ from this code's ACTIONS")
-        return cfg
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        if isinstance(exc, ToyActionError):
-            raise
-        raise ToyActionError(f"{path}: not a toy action config ({type(exc).__name__}: {exc})") from None
+    return toy_weights.read_config(path, "toy action", {"actions": ACTIONS}, ToyActionError)
 
 
 def build(cfg: dict | None = None) -> ToyActionClassifier:
@@ -131,23 +122,8 @@ def build(cfg: dict | None = None) -> ToyActionClassifier:
 def load_toy_action_classifier(path: str | Path | None = None) -> ToyActionClassifier:
     """The classifier in eval mode with the shipped weights (``path=None``) or a ``.safetensors`` file of the same
     architecture. Without shipped weights it warns and returns the seeded random initialisation."""
-    from safetensors.torch import load_file
-
-    model = build()
-    weights = Path(path) if path is not None else WEIGHTS_PATH
-    if path is None and not weights.is_file():
-        warnings.warn(f"{weights} is missing: the toy action classifier has random weights (its answers mean "
-                      "nothing)", stacklevel=2)
-        return model.eval()
-    try:
-        state = load_file(str(weights))
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-    except Exception as exc:  # safetensors raises its own error type; any failure is one line naming the file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ToyActionError(f"{weights}: not a {TOY_ACTION} weights file ({first})") from None
-    model.weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
-    model.weights_path = weights
-    return model.eval()
+    return toy_weights.load_weights(build(), path, WEIGHTS_PATH, TOY_ACTION, ToyActionError,
+                                    "the toy action classifier has random weights (its answers mean nothing)")
 
 
 __all__ = ["ACTIONS", "TOY_ACTION", "ToyActionClassifier", "ToyActionError", "load_toy_action_classifier",

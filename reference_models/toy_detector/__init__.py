@@ -15,9 +15,6 @@ pixels.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from reference_models import toy_weights
 
 TOY_DETECTOR = "vbench-toy-detector"
 LABELS: tuple[str, ...] = ("circle", "square", "triangle", "diamond")
@@ -151,15 +150,7 @@ def decode(raw: torch.Tensor, frame_size: tuple[int, int], score_threshold: floa
 
 def read_config(path: Path = CONFIG_PATH) -> dict:
     """The architecture config (``vbench-toy-detector.json``): input size, widths, strides, labels, colours."""
-    try:
-        cfg = json.loads(Path(path).read_text())
-        if tuple(cfg["labels"]) != LABELS or tuple(cfg["colors"]) != COLORS:
-            raise ToyDetectorError(f"{path}: labels/colors differ from this code's LABELS/COLORS")
-        return cfg
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        if isinstance(exc, ToyDetectorError):
-            raise
-        raise ToyDetectorError(f"{path}: not a toy detector config ({type(exc).__name__}: {exc})") from None
+    return toy_weights.read_config(path, "toy detector", {"labels": LABELS, "colors": COLORS}, ToyDetectorError)
 
 
 def build(cfg: dict | None = None) -> ToyDetector:
@@ -173,23 +164,8 @@ def build(cfg: dict | None = None) -> ToyDetector:
 def load_toy_detector(path: str | Path | None = None) -> ToyDetector:
     """The detector in eval mode with the shipped weights (``path=None``) or a ``.safetensors`` file of the same
     architecture. Without shipped weights it warns and returns the seeded random initialisation."""
-    from safetensors.torch import load_file
-
-    model = build()
-    weights = Path(path) if path is not None else WEIGHTS_PATH
-    if path is None and not weights.is_file():
-        warnings.warn(f"{weights} is missing: the toy detector has random weights (its detections mean nothing)",
-                      stacklevel=2)
-        return model.eval()
-    try:
-        state = load_file(str(weights))
-        model.load_state_dict({k: v.float() for k, v in state.items()})
-    except Exception as exc:  # safetensors raises its own error type; any failure is one line naming the file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ToyDetectorError(f"{weights}: not a {TOY_DETECTOR} weights file ({first})") from None
-    model.weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
-    model.weights_path = weights
-    return model.eval()
+    return toy_weights.load_weights(build(), path, WEIGHTS_PATH, TOY_DETECTOR, ToyDetectorError,
+                                    "the toy detector has random weights (its detections mean nothing)")
 
 
 __all__ = ["COLORS", "LABELS", "TOY_DETECTOR", "ToyDetection", "ToyDetector", "ToyDetectorError", "decode",
