@@ -11,8 +11,11 @@ for training. (Every colour, shape, background and motion is in both splits: the
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -157,3 +160,24 @@ def suite_clips(defect: str = "none", seed: int = 0, num_frames: int = 16, size:
     slug of the scene's text): the clips the offline demo scores, with their truth."""
     return [render_truth(scene, key=slugify(describe_scene(scene)), seed=seed, num_frames=num_frames, size=size,
                          defect=defect, strength=1.0) for scene in suite_scenes()]
+
+
+# -- training reports ----------------------------------------------------------------------------------------------
+def shown_path(path: Path, shipped: Path) -> str:
+    """A weights path as a report records it: the file name for the shipped file (no machine's absolute path)."""
+    return shipped.name if path == shipped else str(path)
+
+
+def write_report(report: dict, out: Path, shipped: Path, shipped_report: Path, eval_only: bool) -> dict:
+    """Record the sha256 of the weights at ``out`` and write the report beside them (``shipped_report`` for the
+    shipped weights). ``--eval-only`` on the shipped weights refreshes the shipped report's evaluation, keeping its
+    training record when the weights are the same; an evaluation of other weights alone is not written."""
+    report["weights_sha256"] = hashlib.sha256(Path(out).read_bytes()).hexdigest()
+    if eval_only and out == shipped and shipped_report.is_file():
+        recorded = json.loads(shipped_report.read_text())
+        if recorded.get("weights_sha256") == report["weights_sha256"]:
+            report = {**recorded, **report}
+    if not eval_only or "command" in report:
+        (shipped_report if out == shipped else out.with_suffix(".report.json")).write_text(
+            json.dumps(report, indent=2) + "\n")
+    return report

@@ -13,7 +13,6 @@ weights.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
@@ -44,7 +43,9 @@ from vbench_lite.lab.toy_vision_data import (
     random_clips,
     random_scene,
     render_truth,
+    shown_path,
     suite_clips,
+    write_report,
 )
 
 REPORT_PATH = PACKAGE_DIR / "train_report.json"
@@ -151,11 +152,6 @@ def suite_known_answers() -> dict[str, list[tuple[Clip, str]]]:
     return out
 
 
-def _shown(path: Path) -> str:
-    """The weights path as the report records it: the file name for the shipped file (no machine's absolute path)."""
-    return WEIGHTS_PATH.name if path == WEIGHTS_PATH else str(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=2000)
@@ -176,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         model, history, data_s, train_s, n = train(args.steps, args.batch_size, args.lr, args.clips, args.seed)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out))
         report = {"command": " ".join(["python -m vbench_lite.lab.train_toy_action", *(argv or sys.argv[1:])]),
-                  "settings": {**vars(args), "out": _shown(args.out)},
+                  "settings": {**vars(args), "out": shown_path(args.out, WEIGHTS_PATH)},
                   "torch": torch.__version__, "n_clips": n, "data_seconds": data_s, "train_seconds": train_s,
                   "history": history}
     model = load_toy_action_classifier(args.out)
@@ -185,14 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                               known_answer_clips(50))
     report["eval"]["synthetic_suite"] = known_accuracy(model, suite_known_answers())
     report["eval_seconds"] = time.perf_counter() - t0
-    report["weights_sha256"] = hashlib.sha256(Path(args.out).read_bytes()).hexdigest()
-    if args.eval_only and args.out == WEIGHTS_PATH and REPORT_PATH.is_file():  # refresh the shipped report's eval
-        shipped = json.loads(REPORT_PATH.read_text())
-        if shipped.get("weights_sha256") == report["weights_sha256"]:
-            report = {**shipped, **report}
-    if not args.eval_only or "command" in report:
-        (REPORT_PATH if args.out == WEIGHTS_PATH else args.out.with_suffix(".report.json")).write_text(
-            json.dumps(report, indent=2) + "\n")
+    report = write_report(report, args.out, WEIGHTS_PATH, REPORT_PATH, args.eval_only)
     print(json.dumps({k: v for k, v in report["eval"].items() if k != "confusion"}, indent=2))
     print("sha256", report["weights_sha256"])
     return 0

@@ -13,7 +13,6 @@ Everything is seeded and single-threaded, so the same command on the same machin
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import sys
@@ -26,7 +25,15 @@ import torch.nn.functional as F
 
 from reference_models.toy_detector import COLORS, LABELS, PACKAGE_DIR, WEIGHTS_PATH, build, load_toy_detector
 from reference_models.toy_detector import resize_frames as detector_resize
-from vbench_lite.lab.toy_vision_data import Clip, iter_random_clips, known_answer_clips, random_clips, suite_clips
+from vbench_lite.lab.toy_vision_data import (
+    Clip,
+    iter_random_clips,
+    known_answer_clips,
+    random_clips,
+    shown_path,
+    suite_clips,
+    write_report,
+)
 
 REPORT_PATH = PACKAGE_DIR / "train_report.json"
 SIGMA_CELLS = 1.0  # heatmap Gaussian spread; objects span about 5 cells of the 16 x 16 grid
@@ -229,11 +236,6 @@ def suite_answers(model, threshold: float = 0.5) -> dict:
         "two_object": [c for c in clean if len(c.scene.objects) == 2]}, threshold)
 
 
-def _shown(path: Path) -> str:
-    """The weights path as the report records it: the file name for the shipped file (no machine's absolute path)."""
-    return WEIGHTS_PATH.name if path == WEIGHTS_PATH else str(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=3500)
@@ -258,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                                                           args.frames_per_clip, args.seed)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(args.out))
         report = {"command": " ".join(["python -m vbench_lite.lab.train_toy_detector", *(argv or sys.argv[1:])]),
-                  "settings": {**vars(args), "out": _shown(args.out)},
+                  "settings": {**vars(args), "out": shown_path(args.out, WEIGHTS_PATH)},
                   "torch": torch.__version__, "n_frames": n_frames, "data_seconds": data_s, "train_seconds": train_s,
                   "history": history}
         model = load_toy_detector(args.out)
@@ -267,14 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     report["eval"] = evaluate(model, clips, known_answer_clips(40))
     report["eval"]["synthetic_suite"] = suite_answers(model)
     report["eval_seconds"] = time.perf_counter() - t0
-    report["weights_sha256"] = hashlib.sha256(Path(args.out).read_bytes()).hexdigest()
-    if args.eval_only and args.out == WEIGHTS_PATH and REPORT_PATH.is_file():  # refresh the shipped report's eval
-        shipped = json.loads(REPORT_PATH.read_text())
-        if shipped.get("weights_sha256") == report["weights_sha256"]:
-            report = {**shipped, **report}
-    if not args.eval_only or "command" in report:
-        (REPORT_PATH if args.out == WEIGHTS_PATH else args.out.with_suffix(".report.json")).write_text(
-            json.dumps(report, indent=2) + "\n")
+    report = write_report(report, args.out, WEIGHTS_PATH, REPORT_PATH, args.eval_only)
     print(json.dumps(report["eval"], indent=2))
     print("sha256", report["weights_sha256"])
     return 0
