@@ -48,11 +48,21 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-side", type=int, default=SCORE_MAX_SIDE,
                    help=f"downscale frames larger than this at decode (default {SCORE_MAX_SIDE}; 0: full size)")
     p.add_argument("--batch-size", type=int, default=8, help="clips per extraction batch")
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes decoding and preprocessing clips ahead of the models (default: from the CPU "
-                   "count; 0: in this process); never changes a number")
+    add_workers_option(p, "clips ahead of the models")
     add_device_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_workers_option(p: argparse.ArgumentParser, what: str) -> None:
+    """``--workers``: decode processes (``vbench_lite.streaming``), shared by score, run and fvd-stats."""
+    p.add_argument("--workers", type=int, default=None,
+                   help=f"processes decoding and preprocessing {what} (default: from the CPU count; 0: in this "
+                   "process); never changes a number")
+
+
+def check_workers(workers: int | None) -> None:
+    if workers is not None and workers < 0:
+        raise VbenchError(f"--workers must be 0 (decode in process) or more, got {workers}")
 
 
 def device_name(text: str) -> str:
@@ -130,9 +140,7 @@ def validate_score_args(args: argparse.Namespace) -> None:
         _check_metric_name(name)
     requested_metrics(args)
     check_device(getattr(args, "device", None))
-    workers = getattr(args, "workers", None)
-    if workers is not None and workers < 0:
-        raise VbenchError(f"--workers must be 0 (decode in process) or more, got {workers}")
+    check_workers(getattr(args, "workers", None))
     for option in ("max_frames", "batch_size"):
         value = getattr(args, option, 1)
         if value is not None and value < 1:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vbench_lite.commands._common import add_device_option
+from vbench_lite.commands._common import add_device_option, add_workers_option
 from vbench_lite.types import SCORE_MAX_SIDE, VbenchError
 
 
@@ -37,9 +37,7 @@ def register(subparsers) -> None:
                    help=f"decode frames at most this large, as `score --max-side` (default {SCORE_MAX_SIDE}; "
                    f"0: full size, the canonical protocol)")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--workers", type=int, default=None,
-                   help="processes decoding and preprocessing videos ahead of the I3D (default: from the CPU count; "
-                   "0: in this process); never changes a number")
+    add_workers_option(p, "videos ahead of the I3D")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     add_device_option(p, "where the I3D runs (default: cuda when available)")
     p.add_argument("--tf32", action="store_true", help="allow TF32 on CUDA (faster; features differ by ~1e-3 "
@@ -50,11 +48,10 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from metrics.fvd import FrechetVideoDistance
     from metrics.stats_file import save_reference_stats
-    from vbench_lite.commands._common import check_device
+    from vbench_lite.commands._common import check_device, check_workers
 
     check_device(args.device)
-    if args.workers is not None and args.workers < 0:
-        raise VbenchError(f"--workers must be 0 (decode in process) or more, got {args.workers}")
+    check_workers(args.workers)
     metric = FrechetVideoDistance(weights=args.weights, num_frames=args.num_frames, stride=args.stride,
                                   start=args.start, resize=args.resize, size=args.size, loop_short=args.loop_short,
                                   batch_size=args.batch_size, dtype=args.dtype, device=args.device,
