@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metrics.applicability import APPLICABLE, LACKS, applicability_notes, clip_note, code_of, subset_code
-from metrics.base import ClipRecord, MetricResult, VideoMetric, checked_clips
+from metrics.applicability import APPLICABLE, LACKS, SemanticMetric, code_of, subset_code
+from metrics.base import ClipRecord, MetricResult, checked_clips
 from metrics.functional.vbench_semantic import VBENCH_FRAMES, vbench_frame_indices
 from metrics.image_features import BatchedNetworkSettings, resolve_device
 from metrics.object_detection import DEFAULT_THRESHOLDS, TOY_DETECTOR, build_detector, detections_to_arrays
@@ -58,7 +58,7 @@ class DetectionSettings(BatchedNetworkSettings):
             raise ValueError(f"nms_iou must lie in (0, 1], got {self.nms_iou}")
 
 
-class DetectionMetric(VideoMetric):
+class DetectionMetric(SemanticMetric):
     """Subclasses set ``name``, ``outputs``, ``Settings``, :meth:`applicable` (what the prompt must give, and the
     note when it does not) and :meth:`rule` (the per-video value from the detection arrays)."""
 
@@ -141,14 +141,15 @@ class DetectionMetric(VideoMetric):
             return {self.name: float("nan")}
         return {self.name: float(self.rule(Detections.of(features)))}
 
-    def per_video_note(self, features: dict[str, np.ndarray]) -> str | None:
-        return clip_note(features, {LACKS: self.lacks}, self.name)
+    @property
+    def reasons(self) -> dict[int, str]:  # type: ignore[override]  # from the subclass's ``lacks``
+        return {LACKS: self.lacks}
 
     # -- summary --------------------------------------------------------------------------------------------
     def aggregate(self, records: Sequence[ClipRecord], *, reference: str | None = None,
                   seed: int = 0) -> dict[str, MetricResult]:
-        results = super().aggregate(records, reference=reference, seed=seed)
-        notes = applicability_notes(records, {LACKS: self.lacks}, self.name) + self.extra_notes(records)
+        results = super().aggregate(records, reference=reference, seed=seed)  # with the not-applicable notes
+        notes = self.extra_notes(records)
         toys = self.toy_models()
         foreign = sum(1 for r in records if r.prompt.category != "synthetic")
         for res in results.values():
